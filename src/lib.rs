@@ -1,0 +1,3 @@
+//! Detects EBS snapshots shared with another AWS account or made public (MITRE ATT&CK T1537).
+
+pub mod splitter;
