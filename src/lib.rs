@@ -2,5 +2,6 @@
 
 pub mod cloudtrail;
 pub mod finding;
+pub mod reader;
 pub mod rule;
 pub mod splitter;

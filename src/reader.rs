@@ -1,0 +1,398 @@
+//! Reads CloudTrail data from a byte stream and evaluates each record as it is decoded.
+//!
+//! The input is gzip (detected by its magic bytes, any number of members) or plain JSON in any
+//! of the shapes [`crate::splitter`] knows. Memory stays flat whatever the size of the input:
+//! the decompressed bytes pass through one buffer that holds at most the record being read,
+//! and each record is dropped once evaluated.
+//!
+//! Most records cannot match: a record is parsed with `serde_json` only when its bytes contain
+//! `ModifySnapshotAttribute`. The others are still checked, by the splitter, for valid JSON and
+//! here for UTF-8 and for being objects, so that a corrupt file is reported whatever it holds.
+
+use std::fmt;
+use std::io::{self, Cursor, Read};
+
+use flate2::read::MultiGzDecoder;
+use memchr::memmem;
+use serde_json::Value;
+
+use crate::cloudtrail::{for_each_record, Record};
+use crate::finding::Finding;
+use crate::rule::{self, TrustedAccounts, EVENT_NAME};
+use crate::splitter::{Splitter, Step, SyntaxError};
+
+/// Bounds that keep a hostile or broken input from exhausting memory or time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most decompressed bytes read from one object (a decompression bomb stops here).
+    pub max_object_bytes: u64,
+    /// Largest record kept in memory; a larger one is skipped and reported.
+    pub max_record_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_object_bytes: 2 << 30,
+            max_record_bytes: 8 << 20,
+        }
+    }
+}
+
+/// What the rule needs besides the records.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions<'a> {
+    pub trusted: &'a TrustedAccounts,
+    pub limits: Limits,
+    /// The name of the input, copied into findings as `log.file.path`.
+    pub origin: Option<&'a str>,
+}
+
+/// Record-level errors kept in a report; more are counted, not kept.
+pub const MAX_KEPT_ERRORS: usize = 20;
+
+/// What one scan did.
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    /// Whether the input was gzip.
+    pub compressed: bool,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+    /// Record slices read (elements of `Records`, array elements, top-level values).
+    pub records: u64,
+    /// Records that mention `ModifySnapshotAttribute` and were parsed.
+    pub candidates: u64,
+    pub findings: u64,
+    /// The first [`MAX_KEPT_ERRORS`] record-level errors; reading went on after each.
+    pub errors: Vec<RecordError>,
+    pub error_count: u64,
+    /// The error that stopped reading, if any; findings before it were emitted.
+    pub fatal: Option<ReadError>,
+}
+
+impl ScanReport {
+    /// Whether every byte was read and every record understood.
+    pub fn is_clean(&self) -> bool {
+        self.fatal.is_none() && self.error_count == 0
+    }
+
+    /// A one-line description of the errors, if any.
+    pub fn error_summary(&self) -> Option<String> {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(fatal) = &self.fatal {
+            parts.push(fatal.to_string());
+        }
+        parts.extend(self.errors.iter().map(ToString::to_string));
+        let hidden = self.error_count.saturating_sub(self.errors.len() as u64);
+        if hidden > 0 {
+            parts.push(format!("and {hidden} more record errors"));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    fn record_error(&mut self, error: RecordError) {
+        self.error_count += 1;
+        if self.errors.len() < MAX_KEPT_ERRORS {
+            self.errors.push(error);
+        }
+    }
+}
+
+/// An error that stopped reading.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("read failed after {offset} decompressed bytes: {source}")]
+    Io { offset: u64, source: io::Error },
+    #[error("record {index}: {source}")]
+    Syntax { index: u64, source: SyntaxError },
+    #[error(
+        "decompressed size exceeds the limit of {limit} bytes (MAX_OBJECT_BYTES); \
+         stopped after {read} bytes"
+    )]
+    TooLarge { limit: u64, read: u64 },
+}
+
+/// A record that could not be evaluated; reading went on after it.
+#[derive(Debug)]
+pub struct RecordError {
+    /// 1-based position of the record in the input.
+    pub index: u64,
+    /// Stream offset of the record's first byte (decompressed).
+    pub offset: u64,
+    pub kind: RecordErrorKind,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordErrorKind {
+    #[error("invalid UTF-8 at byte {0} of the record")]
+    Utf8(usize),
+    #[error("invalid JSON: {}", .0.message)]
+    Syntax(SyntaxError),
+    #[error("invalid JSON: {0}")]
+    Json(serde_json::Error),
+    #[error("not a CloudTrail record (a JSON {0}, not an object)")]
+    NotAnObject(&'static str),
+    #[error("record of {len} bytes exceeds MAX_RECORD_BYTES ({limit}); it was not evaluated")]
+    TooLarge { len: u64, limit: usize },
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "record {} (byte {}): {}",
+            self.index, self.offset, self.kind
+        )
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+const READ_SIZE: usize = 256 * 1024;
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Reads `input` to the end (or to the first fatal error), calling `emit` with each finding as
+/// soon as its record is decoded.
+pub fn scan<R: Read>(
+    input: R,
+    opts: &ScanOptions<'_>,
+    emit: &mut dyn FnMut(Finding),
+) -> ScanReport {
+    let mut report = ScanReport::default();
+    let mut input = match Decoded::new(input) {
+        Ok(input) => input,
+        Err(source) => {
+            report.fatal = Some(ReadError::Io { offset: 0, source });
+            return report;
+        }
+    };
+    report.compressed = matches!(input, Decoded::Gzip(_));
+    let evaluator = Evaluator {
+        opts,
+        needle: memmem::Finder::new(EVENT_NAME),
+    };
+    let mut sp = Splitter::new();
+    let mut buf = vec![0u8; 2 * READ_SIZE];
+    let mut filled = 0;
+    let mut eof = false;
+
+    // Fill enough to see a byte-order mark before the splitter looks at anything.
+    while filled < BOM.len() && !eof {
+        match read_into(&mut input, &mut buf[filled..], &mut report) {
+            Ok(0) => eof = true,
+            Ok(n) => filled += n,
+            Err(e) => {
+                report.fatal = Some(e);
+                return report;
+            }
+        }
+    }
+    if buf[..filled].starts_with(BOM) {
+        sp.skip(BOM.len());
+    }
+
+    loop {
+        match sp.next(&buf[..filled]) {
+            Step::Record { start, end } => {
+                report.records += 1;
+                let offset = sp.stream_offset(start);
+                evaluator.record(&buf[start..end], offset, &mut report, emit);
+            }
+            Step::Dropped { len } => {
+                report.records += 1;
+                let offset = sp.offset() - len;
+                let limit = opts.limits.max_record_bytes;
+                let index = report.records;
+                report.record_error(RecordError {
+                    index,
+                    offset,
+                    kind: RecordErrorKind::TooLarge { len, limit },
+                });
+            }
+            Step::Error(e) if e.recoverable => {
+                report.records += 1;
+                let index = report.records;
+                report.record_error(RecordError {
+                    index,
+                    offset: e.offset,
+                    kind: RecordErrorKind::Syntax(e),
+                });
+                sp.recover();
+            }
+            Step::Error(source) => {
+                report.fatal = Some(ReadError::Syntax {
+                    index: report.records + 1,
+                    source,
+                });
+                return report;
+            }
+            Step::NeedMore if eof => {
+                match sp.finish(&buf[..filled]) {
+                    Ok(Some(Step::Record { start, end })) => {
+                        report.records += 1;
+                        let offset = sp.stream_offset(start);
+                        evaluator.record(&buf[start..end], offset, &mut report, emit);
+                    }
+                    Ok(_) => {}
+                    Err(source) => {
+                        report.fatal = Some(ReadError::Syntax {
+                            index: report.records + 1,
+                            source,
+                        })
+                    }
+                }
+                return report;
+            }
+            Step::NeedMore => {
+                // Keep only the record being read, then make room and read on.
+                let mut keep = sp.retain_from();
+                if sp.kept_len().unwrap_or(0) > opts.limits.max_record_bytes {
+                    sp.drop_record();
+                    keep = sp.retain_from();
+                }
+                buf.copy_within(keep..filled, 0);
+                filled -= keep;
+                sp.discard(keep);
+                if buf.len() - filled < READ_SIZE {
+                    buf.resize(filled + READ_SIZE, 0);
+                } else if buf.len() > 8 * READ_SIZE && filled < READ_SIZE {
+                    // A large record passed; give the memory back.
+                    buf.truncate(2 * READ_SIZE);
+                    buf.shrink_to_fit();
+                }
+                match read_into(&mut input, &mut buf[filled..], &mut report) {
+                    Ok(0) => eof = true,
+                    Ok(n) => filled += n,
+                    Err(e) => {
+                        report.fatal = Some(e);
+                        return report;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One read, counted against the object limit.
+fn read_into<R: Read>(
+    input: &mut R,
+    buf: &mut [u8],
+    report: &mut ScanReport,
+) -> Result<usize, ReadError> {
+    loop {
+        match input.read(buf) {
+            Ok(n) => {
+                report.bytes += n as u64;
+                return Ok(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(ReadError::Io {
+                    offset: report.bytes,
+                    source,
+                })
+            }
+        }
+    }
+}
+
+struct Evaluator<'o, 'a> {
+    opts: &'o ScanOptions<'a>,
+    needle: memmem::Finder<'static>,
+}
+
+impl Evaluator<'_, '_> {
+    /// Checks one record slice and, if it can match, parses and evaluates it.
+    fn record(
+        &self,
+        bytes: &[u8],
+        offset: u64,
+        report: &mut ScanReport,
+        emit: &mut dyn FnMut(Finding),
+    ) {
+        let index = report.records;
+        let fail = |report: &mut ScanReport, kind| {
+            report.record_error(RecordError {
+                index,
+                offset,
+                kind,
+            })
+        };
+        // Values other than objects are not records. The splitter checked the JSON grammar,
+        // so the first byte tells the type.
+        let kind = match bytes.first() {
+            Some(b'{') => None,
+            Some(b'[') => Some("array"),
+            Some(b'"') => Some("string"),
+            Some(b't' | b'f') => Some("boolean"),
+            Some(b'n') => Some("null"),
+            _ => Some("number"),
+        };
+        if let Some(kind) = kind {
+            return fail(report, RecordErrorKind::NotAnObject(kind));
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => return fail(report, RecordErrorKind::Utf8(e.valid_up_to())),
+        };
+        if self.needle.find(bytes).is_none() {
+            return;
+        }
+        report.candidates += 1;
+        let value: Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            Err(e) => return fail(report, RecordErrorKind::Json(e)),
+        };
+        let mut findings = 0;
+        let not_objects = for_each_record(&value, &mut |record: Record<'_>, account| {
+            let Some(share) = rule::evaluate(&record, account, self.opts.trusted) else {
+                return;
+            };
+            for target in &share.targets {
+                emit(Finding::new(&record, &share, target, self.opts.origin));
+                findings += 1;
+            }
+        });
+        report.findings += findings;
+        if not_objects > 0 {
+            fail(report, RecordErrorKind::NotAnObject("value inside Records"));
+        }
+    }
+}
+
+/// The input, inflated if it starts with the gzip magic bytes.
+enum Decoded<R: Read> {
+    Gzip(Box<MultiGzDecoder<io::Chain<Cursor<Vec<u8>>, R>>>),
+    Plain(io::Chain<Cursor<Vec<u8>>, R>),
+}
+
+impl<R: Read> Decoded<R> {
+    fn new(mut input: R) -> io::Result<Self> {
+        let mut magic = [0u8; 2];
+        let mut n = 0;
+        while n < magic.len() {
+            match input.read(&mut magic[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let gzip = magic[..n] == [0x1f, 0x8b];
+        let input = Cursor::new(magic[..n].to_vec()).chain(input);
+        Ok(if gzip {
+            Decoded::Gzip(Box::new(MultiGzDecoder::new(input)))
+        } else {
+            Decoded::Plain(input)
+        })
+    }
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoded::Gzip(r) => r.read(buf),
+            Decoded::Plain(r) => r.read(buf),
+        }
+    }
+}
