@@ -1,7 +1,26 @@
 //! Detects EBS snapshots shared with another AWS account or made public (MITRE ATT&CK T1537).
+//!
+//! The data path, one module a stage:
+//!
+//! ```text
+//! payload ──► trigger ──► source ──► reader ──► rule ──► finding ──► sink
+//! (JSON)      which        S3 object  bytes →    record →  schema,    SNS / stdout
+//!             envelope?    or record  records    targets   ids
+//! ```
+//!
+//! [`rule`] is a pure function; [`reader`] and [`splitter`] turn bytes into records without I/O
+//! of their own; [`source`] and [`sink`] hold the AWS clients. [`pipeline`] joins a source to a
+//! sink, [`lambda`] and [`cli`] are the two ways in.
 
+pub mod cli;
 pub mod cloudtrail;
+pub mod config;
 pub mod finding;
+pub mod lambda;
+pub mod pipeline;
 pub mod reader;
 pub mod rule;
+pub mod sink;
+pub mod source;
 pub mod splitter;
+pub mod trigger;

@@ -1,1 +1,39 @@
-fn main() {}
+//! `snapshot-share-detector`: the Lambda function (no command, inside Lambda) or the `scan` CLI.
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use snapshot_share_detector::cli::{self, Cli, Command};
+use snapshot_share_detector::lambda;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Cli::parse();
+    match args.command {
+        Some(Command::Scan(scan)) => {
+            init_cli_logging();
+            cli::scan(scan).await
+        }
+        None if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => match lambda::run().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        None => {
+            let _ = Cli::command().print_help();
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Logs go to stderr (stdout carries findings), warnings and errors only unless `RUST_LOG`
+/// says otherwise.
+fn init_cli_logging() {
+    if std::env::var_os("RUST_LOG").is_none() && std::env::var_os("AWS_LAMBDA_LOG_LEVEL").is_none()
+    {
+        std::env::set_var("RUST_LOG", "warn");
+    }
+    lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
+}

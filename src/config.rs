@@ -1,0 +1,239 @@
+//! Configuration from the environment, the same for the Lambda function and the CLI.
+
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+
+use crate::pipeline::Settings;
+use crate::reader::Limits;
+use crate::rule::TrustedAccounts;
+
+/// Everything the environment sets. See the README's configuration table.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `FINDINGS_TOPIC_ARN`: where findings go; without it, stdout.
+    pub topic_arn: Option<String>,
+    /// `TRUSTED_ACCOUNT_IDS`, `MAX_OBJECT_BYTES`, `MAX_RECORD_BYTES`.
+    pub settings: Settings,
+    /// `MAX_CONCURRENT_OBJECTS`: S3 objects (SQS messages) processed at once.
+    pub concurrency: usize,
+    /// `S3_FORCE_PATH_STYLE`: path-style S3 URLs, needed by local S3 emulators; on by default
+    /// when `AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_S3` is set.
+    pub s3_force_path_style: bool,
+}
+
+/// A variable with a value we cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let value = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let topic_arn = value("FINDINGS_TOPIC_ARN");
+        if let Some(arn) = &topic_arn {
+            if !arn.starts_with("arn:") || arn.split(':').count() != 6 {
+                return Err(ConfigError {
+                    name: "FINDINGS_TOPIC_ARN",
+                    problem: format!(
+                        "{arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
+                    ),
+                });
+            }
+        }
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_object_bytes: match value("MAX_OBJECT_BYTES") {
+                Some(v) => parse_size("MAX_OBJECT_BYTES", &v)?,
+                None => defaults.max_object_bytes,
+            },
+            max_record_bytes: match value("MAX_RECORD_BYTES") {
+                Some(v) => usize::try_from(parse_size("MAX_RECORD_BYTES", &v)?).map_err(|_| {
+                    ConfigError {
+                        name: "MAX_RECORD_BYTES",
+                        problem: format!("{v} is too large"),
+                    }
+                })?,
+                None => defaults.max_record_bytes,
+            },
+        };
+        let concurrency = match value("MAX_CONCURRENT_OBJECTS") {
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or(ConfigError {
+                    name: "MAX_CONCURRENT_OBJECTS",
+                    problem: format!("{v:?} is not a positive integer"),
+                })?,
+            None => 4,
+        };
+        let s3_force_path_style = match value("S3_FORCE_PATH_STYLE") {
+            Some(v) => parse_bool("S3_FORCE_PATH_STYLE", &v)?,
+            None => value("AWS_ENDPOINT_URL")
+                .or(value("AWS_ENDPOINT_URL_S3"))
+                .is_some(),
+        };
+        Ok(Config {
+            topic_arn,
+            settings: Settings {
+                trusted: TrustedAccounts::parse(&value("TRUSTED_ACCOUNT_IDS").unwrap_or_default()),
+                limits,
+            },
+            concurrency,
+            s3_force_path_style,
+        })
+    }
+
+    /// The AWS clients, built once. No network call happens here: credentials and endpoints
+    /// resolve on first use.
+    pub async fn aws_clients(&self) -> (aws_sdk_s3::Client, aws_sdk_sns::Client) {
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build();
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts)
+            .load()
+            .await;
+        let s3 = aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(self.s3_force_path_style)
+            .build();
+        let sns = aws_sdk_sns::config::Builder::from(&sdk)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(10))
+                    .operation_timeout(Duration::from_secs(45))
+                    .build(),
+            )
+            .build();
+        (
+            aws_sdk_s3::Client::from_conf(s3),
+            aws_sdk_sns::Client::from_conf(sns),
+        )
+    }
+}
+
+/// A byte count: digits with an optional unit (`k`, `M`, `G`, with or without `iB`; powers of
+/// 1024).
+fn parse_size(name: &'static str, text: &str) -> Result<u64, ConfigError> {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = text[digits.len()..].to_ascii_lowercase();
+    let shift = match unit.trim_end_matches("ib").trim_end_matches('b') {
+        "" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        _ => 64,
+    };
+    digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|&n| shift < 64 && n > 0)
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or(ConfigError {
+            name,
+            problem: format!("{text:?} is not a size (bytes, or a number with k, M or G)"),
+        })
+}
+
+fn parse_bool(name: &'static str, text: &str) -> Result<bool, ConfigError> {
+    match text.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError {
+            name,
+            problem: format!("{text:?} is not true or false"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.topic_arn, None);
+        assert!(c.settings.trusted.is_empty());
+        assert_eq!(c.settings.limits, Limits::default());
+        assert_eq!(c.concurrency, 4);
+        assert!(!c.s3_force_path_style);
+    }
+
+    #[test]
+    fn values_are_read_and_checked() {
+        let c = config(&[
+            (
+                "FINDINGS_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:111122223333:findings",
+            ),
+            ("TRUSTED_ACCOUNT_IDS", " 111122223333 ,444455556666,, "),
+            ("MAX_OBJECT_BYTES", "512MiB"),
+            ("MAX_RECORD_BYTES", "1048576"),
+            ("MAX_CONCURRENT_OBJECTS", "2"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.topic_arn.as_deref(),
+            Some("arn:aws:sns:us-east-1:111122223333:findings")
+        );
+        assert!(c.settings.trusted.contains("111122223333"));
+        assert!(c.settings.trusted.contains("444455556666"));
+        assert_eq!(c.settings.trusted.len(), 2);
+        assert_eq!(c.settings.limits.max_object_bytes, 512 << 20);
+        assert_eq!(c.settings.limits.max_record_bytes, 1 << 20);
+        assert_eq!(c.concurrency, 2);
+        assert!(c.s3_force_path_style);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (name, value) in [
+            ("FINDINGS_TOPIC_ARN", "my-topic"),
+            ("MAX_OBJECT_BYTES", "lots"),
+            ("MAX_OBJECT_BYTES", "0"),
+            ("MAX_RECORD_BYTES", "12XB"),
+            ("MAX_CONCURRENT_OBJECTS", "0"),
+            ("S3_FORCE_PATH_STYLE", "maybe"),
+        ] {
+            let err = config(&[(name, value)]).unwrap_err();
+            assert_eq!(err.name, name);
+            assert!(err.to_string().contains(value), "{err}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("X", "10").unwrap(), 10);
+        assert_eq!(parse_size("X", "2G").unwrap(), 2 << 30);
+        assert_eq!(parse_size("X", "64k").unwrap(), 64 << 10);
+        assert_eq!(parse_size("X", "3MB").unwrap(), 3 << 20);
+        assert!(parse_size("X", "99999999999999G").is_err());
+    }
+}

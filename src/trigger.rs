@@ -1,0 +1,309 @@
+//! Recognises the payload a Lambda invocation carries and turns it into work: records to
+//! evaluate and S3 objects to read. Nothing else in the crate knows envelopes exist.
+//!
+//! Recognised, also nested (S3 → SNS → SQS and the like):
+//! - EventBridge "AWS API Call via CloudTrail" (and the other "... via CloudTrail" types): the
+//!   `detail` is a record;
+//! - S3 event notifications (`Records[].eventSource == "aws:s3"`), keys form-URL-decoded;
+//! - EventBridge "Object Created" events from `aws.s3`;
+//! - SQS batches: each message body is a payload of its own, and its failures are reported per
+//!   message (`batchItemFailures`);
+//! - SNS notifications, delivered to Lambda, or to SQS raw or wrapped: the `Message` is a payload;
+//! - CloudTrail's own SNS delivery notice `{"s3Bucket": ..., "s3ObjectKey": [...]}`;
+//! - the `s3:TestEvent` S3 sends when a notification is configured (skipped);
+//! - a bare CloudTrail record, or `{"Records": [...]}` of CloudTrail records (direct invocation).
+//!
+//! Anything else is reported as unrecognised: the handler logs it and ends successfully,
+//! since delivering it again could not help.
+
+use serde_json::Value;
+
+use crate::source::{decode_key, ObjectRef};
+
+/// One thing to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Work {
+    /// Evaluate this record; `account` is the envelope's account (the owner of last resort).
+    Record {
+        record: Value,
+        account: Option<String>,
+    },
+    /// Read this S3 object.
+    Object(ObjectRef),
+    /// Nothing to do, and why (logged).
+    Skip(String),
+}
+
+/// Work that succeeds or fails as a whole: the invocation, or one SQS message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    /// The SQS message id, for `batchItemFailures`.
+    pub message_id: Option<String>,
+    pub work: Vec<Work>,
+}
+
+/// A classified payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    /// Short name of the outer envelope, for logs and metrics.
+    pub trigger: &'static str,
+    /// Whether the response must be an SQS batch response.
+    pub sqs: bool,
+    pub units: Vec<Unit>,
+}
+
+/// How deep envelopes nest before we stop unwrapping (SQS → SNS → S3 is three).
+const MAX_NESTING: usize = 4;
+
+/// Classifies an invocation payload.
+pub fn classify(payload: Value) -> Invocation {
+    if let Some(messages) = sqs_messages(&payload) {
+        let units = messages
+            .into_iter()
+            .map(|(message_id, body)| Unit {
+                message_id: Some(message_id),
+                work: match serde_json::from_str::<Value>(&body) {
+                    Ok(inner) => work(inner, 1).map_or_else(|why| vec![Work::Skip(why)], |w| w.1),
+                    Err(_) => vec![Work::Skip(format!(
+                        "SQS message body is not JSON: {}",
+                        preview(&body)
+                    ))],
+                },
+            })
+            .collect();
+        return Invocation {
+            trigger: "sqs",
+            sqs: true,
+            units,
+        };
+    }
+    let (trigger, work) =
+        work(payload, 0).unwrap_or_else(|why| ("unrecognised", vec![Work::Skip(why)]));
+    Invocation {
+        trigger,
+        sqs: false,
+        units: vec![Unit {
+            message_id: None,
+            work,
+        }],
+    }
+}
+
+/// `(messageId, body)` of each record of an SQS event.
+fn sqs_messages(payload: &Value) -> Option<Vec<(String, String)>> {
+    let records = payload.get("Records")?.as_array()?;
+    let first = records.first()?;
+    if first.get("eventSource")?.as_str()? != "aws:sqs" {
+        return None;
+    }
+    Some(
+        records
+            .iter()
+            .map(|r| {
+                let id = r
+                    .get("messageId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let body = r.get("body").and_then(Value::as_str).unwrap_or_default();
+                (id.to_owned(), body.to_owned())
+            })
+            .collect(),
+    )
+}
+
+/// The work in one (possibly nested) envelope, and the envelope's name.
+fn work(payload: Value, depth: usize) -> Result<(&'static str, Vec<Work>), String> {
+    if depth > MAX_NESTING {
+        return Err("envelopes nested too deep".to_owned());
+    }
+    let Value::Object(mut map) = payload else {
+        return Err(format!(
+            "payload is a JSON {}, not an object",
+            type_name(&payload)
+        ));
+    };
+
+    // EventBridge.
+    if let Some(detail_type) = map.get("detail-type").and_then(Value::as_str) {
+        let detail_type = detail_type.to_owned();
+        let source = map
+            .get("source")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if detail_type.ends_with("via CloudTrail") {
+            let account = map
+                .get("account")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            return match map.remove("detail") {
+                Some(record @ Value::Object(_)) => Ok((
+                    "eventbridge-cloudtrail",
+                    vec![Work::Record { record, account }],
+                )),
+                _ => Err(format!(
+                    "EventBridge \"{detail_type}\" event without a detail object"
+                )),
+            };
+        }
+        if detail_type == "Object Created" && source == "aws.s3" {
+            let detail = map.get("detail").unwrap_or(&Value::Null);
+            return eventbridge_object(detail).map(|o| ("eventbridge-s3", vec![Work::Object(o)]));
+        }
+        return Err(format!(
+            "EventBridge event of detail-type \"{detail_type}\" from \"{source}\" is not handled"
+        ));
+    }
+
+    // SNS notification wrapped in SQS (not raw delivery): {"Type": "Notification", "Message": ...}.
+    if map.get("Type").and_then(Value::as_str) == Some("Notification") {
+        if let Some(message) = map.get("Message").and_then(Value::as_str) {
+            return nested(message, depth).map(|(_, w)| ("sns", w));
+        }
+    }
+
+    if let Some(Value::Array(records)) = map.get_mut("Records") {
+        let first = records.first().cloned().unwrap_or(Value::Null);
+        if first.get("EventSource").and_then(Value::as_str) == Some("aws:sns") {
+            let mut all = Vec::new();
+            for r in records.iter() {
+                match r.pointer("/Sns/Message").and_then(Value::as_str) {
+                    Some(message) => match nested(message, depth) {
+                        Ok((_, w)) => all.extend(w),
+                        Err(why) => all.push(Work::Skip(why)),
+                    },
+                    None => all.push(Work::Skip("SNS record without a Message".to_owned())),
+                }
+            }
+            return Ok(("sns", all));
+        }
+        if first.get("eventSource").and_then(Value::as_str) == Some("aws:s3") {
+            return Ok(("s3", records.iter().map(s3_record).collect()));
+        }
+        if records
+            .iter()
+            .all(|r| r.get("eventName").is_some() && r.get("eventVersion").is_some())
+        {
+            let all = records
+                .drain(..)
+                .map(|record| Work::Record {
+                    record,
+                    account: None,
+                })
+                .collect();
+            return Ok(("cloudtrail-records", all));
+        }
+        return Err("a \"Records\" payload that is neither SQS, SNS, S3 nor CloudTrail".to_owned());
+    }
+
+    // CloudTrail's own SNS delivery notice.
+    if let (Some(bucket), Some(keys)) = (
+        map.get("s3Bucket").and_then(Value::as_str),
+        map.get("s3ObjectKey").and_then(Value::as_array),
+    ) {
+        let objects = keys
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|key| Work::Object(ObjectRef::new(bucket, key)))
+            .collect();
+        return Ok(("cloudtrail-sns", objects));
+    }
+
+    if map.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        return Ok((
+            "s3-test",
+            vec![Work::Skip(
+                "the s3:TestEvent S3 sends when a notification is configured".to_owned(),
+            )],
+        ));
+    }
+
+    // A bare CloudTrail record (direct invocation, `cargo lambda invoke` with a record).
+    if map.contains_key("eventName") && map.contains_key("eventSource") {
+        return Ok((
+            "cloudtrail-record",
+            vec![Work::Record {
+                record: Value::Object(map),
+                account: None,
+            }],
+        ));
+    }
+
+    let mut keys: Vec<&str> = map.keys().map(String::as_str).take(8).collect();
+    keys.sort_unstable();
+    Err(format!("unrecognised payload (keys: {})", keys.join(", ")))
+}
+
+/// A payload carried as a JSON string (SNS `Message`).
+fn nested(message: &str, depth: usize) -> Result<(&'static str, Vec<Work>), String> {
+    match serde_json::from_str::<Value>(message) {
+        Ok(inner) => work(inner, depth + 1),
+        Err(_) => Err(format!("SNS message is not JSON: {}", preview(message))),
+    }
+}
+
+/// One record of an S3 event notification.
+fn s3_record(record: &Value) -> Work {
+    let event = record
+        .get("eventName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let bucket = record.pointer("/s3/bucket/name").and_then(Value::as_str);
+    let key = record.pointer("/s3/object/key").and_then(Value::as_str);
+    let (Some(bucket), Some(key)) = (bucket, key) else {
+        return Work::Skip("S3 notification record without bucket or key".to_owned());
+    };
+    let key = decode_key(key);
+    if !event.starts_with("ObjectCreated:") {
+        return Work::Skip(format!(
+            "S3 event {event} for s3://{bucket}/{key} is not an object creation"
+        ));
+    }
+    let mut object = ObjectRef::new(bucket, key);
+    object.size = record.pointer("/s3/object/size").and_then(Value::as_u64);
+    object.version_id = record
+        .pointer("/s3/object/versionId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Work::Object(object)
+}
+
+/// The object of an EventBridge "Object Created" event. AWS does not document whether these
+/// keys are URL-encoded like S3 notifications; the key is used as given, and its decoded form
+/// is tried if it does not exist.
+fn eventbridge_object(detail: &Value) -> Result<ObjectRef, String> {
+    let bucket = detail.pointer("/bucket/name").and_then(Value::as_str);
+    let key = detail.pointer("/object/key").and_then(Value::as_str);
+    let (Some(bucket), Some(key)) = (bucket, key) else {
+        return Err("EventBridge \"Object Created\" event without bucket or key".to_owned());
+    };
+    let mut object = ObjectRef::new(bucket, key);
+    object.size = detail.pointer("/object/size").and_then(Value::as_u64);
+    object.version_id = detail
+        .pointer("/object/version-id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let decoded = decode_key(key);
+    object.alt_key = (decoded != key).then_some(decoded);
+    Ok(object)
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The start of a text, for log lines about input we could not use.
+fn preview(text: &str) -> String {
+    let mut end = text.len().min(80);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = if end < text.len() { "…" } else { "" };
+    format!("{:?}{cut}", &text[..end])
+}
