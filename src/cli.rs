@@ -96,7 +96,7 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
         .iter()
         .any(|i| matches!(i, Ok(Input::S3(_) | Input::S3Prefix { .. })));
     let clients = if needs_s3 || args.publish {
-        Some(config.aws_clients().await)
+        Some(crate::aws::clients(&config).await)
     } else {
         None
     };

@@ -1,10 +1,5 @@
 //! Configuration from the environment, the same for the Lambda function and the CLI.
 
-use std::time::Duration;
-
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
-
 use crate::pipeline::Settings;
 use crate::reader::Limits;
 use crate::rule::TrustedAccounts;
@@ -96,34 +91,6 @@ impl Config {
             concurrency,
             s3_force_path_style,
         })
-    }
-
-    /// The AWS clients, built once. No network call happens here: credentials and endpoints
-    /// resolve on first use.
-    pub async fn aws_clients(&self) -> (aws_sdk_s3::Client, aws_sdk_sns::Client) {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .build();
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .timeout_config(timeouts)
-            .load()
-            .await;
-        let s3 = aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(self.s3_force_path_style)
-            .build();
-        let sns = aws_sdk_sns::config::Builder::from(&sdk)
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(10))
-                    .operation_timeout(Duration::from_secs(45))
-                    .build(),
-            )
-            .build();
-        (
-            aws_sdk_s3::Client::from_conf(s3),
-            aws_sdk_sns::Client::from_conf(sns),
-        )
     }
 }
 

@@ -216,7 +216,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     for odd in config.settings.trusted.suspicious() {
         tracing::warn!("TRUSTED_ACCOUNT_IDS entry {odd:?} is not a 12-digit account id");
     }
-    let (s3, sns) = config.aws_clients().await;
+    let (s3, sns) = crate::aws::clients(&config).await;
     match &config.topic_arn {
         Some(arn) => {
             let sink = crate::sink::SnsSink::new(sns, arn.clone());

@@ -12,6 +12,7 @@
 //! of their own; [`source`] and [`sink`] hold the AWS clients. [`pipeline`] joins a source to a
 //! sink, [`lambda`] and [`cli`] are the two ways in.
 
+pub mod aws;
 pub mod cli;
 pub mod cloudtrail;
 pub mod config;

@@ -178,7 +178,12 @@ pub fn scan<R: Read>(
 
     // Fill enough to see a byte-order mark before the splitter looks at anything.
     while filled < BOM.len() && !eof {
-        match read_into(&mut input, &mut buf[filled..], &mut report) {
+        match read_into(
+            &mut input,
+            &mut buf[filled..],
+            &mut report,
+            opts.limits.max_object_bytes,
+        ) {
             Ok(0) => eof = true,
             Ok(n) => filled += n,
             Err(e) => {
@@ -260,7 +265,12 @@ pub fn scan<R: Read>(
                     buf.truncate(2 * READ_SIZE);
                     buf.shrink_to_fit();
                 }
-                match read_into(&mut input, &mut buf[filled..], &mut report) {
+                match read_into(
+                    &mut input,
+                    &mut buf[filled..],
+                    &mut report,
+                    opts.limits.max_object_bytes,
+                ) {
                     Ok(0) => eof = true,
                     Ok(n) => filled += n,
                     Err(e) => {
@@ -278,11 +288,18 @@ fn read_into<R: Read>(
     input: &mut R,
     buf: &mut [u8],
     report: &mut ScanReport,
+    limit: u64,
 ) -> Result<usize, ReadError> {
     loop {
         match input.read(buf) {
             Ok(n) => {
                 report.bytes += n as u64;
+                if report.bytes > limit {
+                    return Err(ReadError::TooLarge {
+                        limit,
+                        read: report.bytes,
+                    });
+                }
                 return Ok(n);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -11,7 +11,6 @@ use std::io::{self, Write};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 
 use crate::finding::Finding;
@@ -109,7 +108,7 @@ impl SnsSink {
                 Ok(output) => output,
                 // The SDK has already retried what it deems transient.
                 Err(e) => {
-                    let reason = DisplayErrorContext(&e).to_string();
+                    let reason = crate::aws::describe(&e);
                     return (rejected + pending.len(), Some(reason));
                 }
             };

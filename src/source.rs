@@ -7,9 +7,11 @@
 use std::fmt;
 use std::io::Read;
 
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use percent_encoding::percent_decode_str;
 use tokio_util::io::SyncIoBridge;
+
+use crate::aws::describe;
 
 /// An S3 object to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,19 +163,10 @@ impl S3Source {
             .set_version_id(object.version_id.clone())
             .send()
             .await
-            .map_err(|e| {
-                let failure = classify(&e);
-                let code = e.code().map(str::to_owned);
-                ObjectError {
-                    object: object.to_string(),
-                    failure,
-                    reason: match code {
-                        Some(code) => {
-                            format!("GetObject failed: {code}: {}", DisplayErrorContext(&e))
-                        }
-                        None => format!("GetObject failed: {}", DisplayErrorContext(&e)),
-                    },
-                }
+            .map_err(|e| ObjectError {
+                object: object.to_string(),
+                failure: classify(&e),
+                reason: format!("GetObject failed: {}", describe(&e)),
             })
     }
 
@@ -191,7 +184,7 @@ impl S3Source {
             let page = page.map_err(|e| ObjectError {
                 object: format!("s3://{bucket}/{prefix}"),
                 failure: classify(&e),
-                reason: format!("ListObjectsV2 failed: {}", DisplayErrorContext(&e)),
+                reason: format!("ListObjectsV2 failed: {}", describe(&e)),
             })?;
             for item in page.contents() {
                 let Some(key) = item.key() else { continue };
