@@ -1,0 +1,202 @@
+//! The binary itself: `scan` as a process, its stdout, stderr and exit status.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_snapshot-share-detector"));
+    // A clean environment for the settings the binary reads.
+    for var in [
+        "FINDINGS_TOPIC_ARN",
+        "TRUSTED_ACCOUNT_IDS",
+        "MAX_OBJECT_BYTES",
+        "MAX_RECORD_BYTES",
+        "AWS_LAMBDA_RUNTIME_API",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn scan(args: &[&str]) -> Output {
+    bin().arg("scan").args(args).output().unwrap()
+}
+
+fn findings(out: &Output) -> Vec<Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn the_sample_events_give_two_findings() {
+    let out = scan(&["events/"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let f = findings(&out);
+    let targets: Vec<&str> = f.iter().map(|f| f["userId"].as_str().unwrap()).collect();
+    // Sorted file order: foreign-account, public (failed, removed, self give nothing).
+    assert_eq!(targets, ["098797384747", "all"]);
+    assert_eq!(f[1]["public"], true);
+    let err = stderr(&out);
+    assert!(
+        err.contains("2 findings") && err.contains("0 errors"),
+        "{err}"
+    );
+    assert!(err.contains("records"), "{err}");
+}
+
+#[test]
+fn the_corpus_gives_the_expected_findings() {
+    let out = scan(&["tests/fixtures/corpus"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut targets: Vec<String> = findings(&out)
+        .iter()
+        .map(|f| f["userId"].as_str().unwrap().to_owned())
+        .collect();
+    targets.sort();
+    // Each of the 5 shares appears twice: in its own file and in the assembled corpus file.
+    let mut want: Vec<String> = [
+        "012345678912",
+        "098797384747",
+        "111122223333",
+        "54321",
+        "all",
+    ]
+    .iter()
+    .flat_map(|t| [t.to_string(), t.to_string()])
+    .collect();
+    want.sort();
+    assert_eq!(targets, want);
+}
+
+#[test]
+fn a_malformed_file_exits_2_names_the_file_and_keeps_the_rest() {
+    let out = scan(&[
+        "tests/fixtures/malformed",
+        "events/eventbridge-share-foreign-account.json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "cloudtrail2sightings_aws.execution.ec2-user-data.datadog-export.INVALID.json"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("eventbridge-ebs-snapshot-notification-shareSnapshot"),
+        "{err}"
+    );
+    assert_eq!(
+        findings(&out).len(),
+        1,
+        "the good file's finding is still printed"
+    );
+}
+
+#[test]
+fn a_missing_path_exits_2() {
+    let out = scan(&["no/such/file.json", "events/eventbridge-share-public.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no/such/file.json"));
+    assert_eq!(findings(&out).len(), 1);
+}
+
+#[test]
+fn stdin_gzip_and_dash() {
+    let plain = std::fs::read("events/eventbridge-share-public.json").unwrap();
+    let gz = std::fs::read("tests/fixtures/corpus/all-corpus-records.Records.json.gz").unwrap();
+    for (args, input, expected) in [(vec![], plain, 1), (vec!["-"], gz, 5)] {
+        let mut child = bin()
+            .arg("scan")
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(findings(&out).len(), expected, "{args:?}");
+    }
+}
+
+#[test]
+fn trusted_accounts_apply_to_scan() {
+    let out = bin()
+        .args(["scan", "events/"])
+        .env("TRUSTED_ACCOUNT_IDS", "098797384747")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let f = findings(&out);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["userId"], "all");
+}
+
+#[test]
+fn bad_configuration_exits_2_naming_the_variable() {
+    let out = bin()
+        .args(["scan", "events/"])
+        .env("MAX_OBJECT_BYTES", "a lot")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("MAX_OBJECT_BYTES"));
+}
+
+#[test]
+fn no_command_outside_lambda_prints_help() {
+    let out = bin().output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("scan"));
+}
+
+#[tokio::test]
+async fn publish_sends_the_findings_to_sns_too() {
+    let Some(moto) = common::moto() else { return };
+    let c = common::clients(moto).await;
+    let t = common::topic(&c, false).await;
+    let out = bin()
+        .args(["scan", "--publish", "events/"])
+        .env("FINDINGS_TOPIC_ARN", &t.arn)
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2 published"), "{}", stderr(&out));
+    let printed = findings(&out);
+    let got = common::receive(&c, &t, 2).await;
+    assert_eq!(got.len(), 2);
+    let mut sent: Vec<&str> = printed
+        .iter()
+        .map(|f| f["finding_id"].as_str().unwrap())
+        .collect();
+    let mut arrived: Vec<&str> = got.iter().map(|m| m.finding.finding_id.as_str()).collect();
+    sent.sort();
+    arrived.sort();
+    assert_eq!(sent, arrived);
+}
+
+#[test]
+fn publish_without_a_topic_is_refused() {
+    let out = scan(&["--publish", "events/"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("FINDINGS_TOPIC_ARN"));
+}

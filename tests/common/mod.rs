@@ -1,0 +1,268 @@
+//! Shared harness for the tests that talk to AWS APIs: a real moto server (S3, SNS, SQS) on a
+//! free loopback port, the real SDK clients pointed at it, and a queue subscribed to the
+//! findings topic to read back what was really published.
+//!
+//! The server is started once per test binary (or taken from `MOTO_ENDPOINT`). If it cannot
+//! start, the tests fail when `CI=true` and say loudly that they were skipped otherwise.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use serde_json::Value;
+use snapshot_share_detector::finding::Finding;
+
+pub struct Moto {
+    pub endpoint: String,
+    _child: Option<Child>,
+}
+
+static MOTO: OnceLock<Option<Moto>> = OnceLock::new();
+
+/// Runs moto's server, exiting when the test process that started it is gone (statics are
+/// never dropped, so the child cannot be killed from here).
+const MOTO_SCRIPT: &str = r#"
+import os, sys, threading, time
+parent = os.getppid()
+def watch():
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+from moto.server import main
+main(["-H", "127.0.0.1", "-p", sys.argv[1]])
+"#;
+
+/// The moto server, or `None` (with a loud message) when it cannot run outside CI.
+pub fn moto() -> Option<&'static Moto> {
+    MOTO.get_or_init(|| match start() {
+        Ok(moto) => Some(moto),
+        Err(why) => {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            if ci {
+                panic!("moto server unavailable under CI=true: {why}");
+            }
+            eprintln!(
+                "\n*** SKIPPING AWS TESTS: moto server unavailable: {why}\n\
+                 *** install it with: pip install 'moto[server]'  (CI=true makes this a failure)\n"
+            );
+            None
+        }
+    })
+    .as_ref()
+}
+
+fn start() -> Result<Moto, String> {
+    if let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") {
+        wait_ready(&endpoint, Duration::from_secs(10))?;
+        return Ok(Moto {
+            endpoint,
+            _child: None,
+        });
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))?
+        .port();
+    let child = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
+        .args(["-c", MOTO_SCRIPT, &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run python3: {e}"))?;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    wait_ready(&endpoint, Duration::from_secs(30))?;
+    Ok(Moto {
+        endpoint,
+        _child: Some(child),
+    })
+}
+
+fn wait_ready(endpoint: &str, limit: Duration) -> Result<(), String> {
+    let addr = endpoint.trim_start_matches("http://");
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(mut s) = TcpStream::connect(addr) {
+            let req = format!("GET /moto-api/ HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+            let mut head = [0u8; 12];
+            if s.write_all(req.as_bytes()).is_ok()
+                && s.read_exact(&mut head).is_ok()
+                && head.ends_with(b"200")
+            {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(format!("{endpoint} did not answer within {limit:?}"))
+}
+
+/// SDK configuration pointed at moto, with dummy credentials.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+pub async fn clients(moto: &Moto) -> Clients {
+    let config = sdk_config(&moto.endpoint).await;
+    let s3 = aws_sdk_s3::config::Builder::from(&config)
+        .force_path_style(true)
+        .build();
+    Clients {
+        s3: aws_sdk_s3::Client::from_conf(s3),
+        sns: aws_sdk_sns::Client::new(&config),
+        sqs: aws_sdk_sqs::Client::new(&config),
+    }
+}
+
+/// A name no other test in any process uses (tests share one server).
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A findings topic with a queue subscribed to it.
+pub struct Topic {
+    pub arn: String,
+    pub queue_url: String,
+}
+
+pub async fn topic(c: &Clients, fifo: bool) -> Topic {
+    let suffix = if fifo { ".fifo" } else { "" };
+    let name = unique("findings");
+    let mut create = c.sns.create_topic().name(format!("{name}{suffix}"));
+    if fifo {
+        create = create.attributes("FifoTopic", "true");
+    }
+    let arn = create.send().await.unwrap().topic_arn.unwrap();
+    let mut queue = c.sqs.create_queue().queue_name(format!("{name}-q{suffix}"));
+    if fifo {
+        queue = queue.attributes(QueueAttributeName::FifoQueue, "true");
+    }
+    let queue_url = queue.send().await.unwrap().queue_url.unwrap();
+    let queue_arn = c
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    c.sns
+        .subscribe()
+        .topic_arn(&arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .unwrap();
+    Topic { arn, queue_url }
+}
+
+/// One SNS message as it arrived in the subscribed queue.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub finding: Finding,
+    pub raw_message: Value,
+    pub subject: Option<String>,
+    /// Message attributes: name → (type, value).
+    pub attributes: HashMap<String, (String, String)>,
+    pub group_id: Option<String>,
+    pub dedup_id: Option<String>,
+}
+
+/// Reads the queue until `expected` messages arrived (or 15 s passed), then waits a little
+/// more to catch any extra message. Returns everything that arrived.
+pub async fn receive(c: &Clients, topic: &Topic, expected: usize) -> Vec<Received> {
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut quiet_rounds = 0;
+    while quiet_rounds < 2 && Instant::now() < deadline {
+        let wait = if got.len() >= expected { 1 } else { 2 };
+        let out = c
+            .sqs
+            .receive_message()
+            .queue_url(&topic.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() && got.len() >= expected {
+            quiet_rounds += 1;
+        }
+        for m in messages {
+            let body: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            let message = body["Message"].as_str().unwrap();
+            let raw_message: Value = serde_json::from_str(message).unwrap();
+            let finding: Finding = serde_json::from_value(raw_message.clone()).unwrap();
+            let attributes = body["MessageAttributes"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| {
+                            let t = v["Type"].as_str().unwrap_or_default().to_owned();
+                            let val = v["Value"].as_str().unwrap_or_default().to_owned();
+                            (k.clone(), (t, val))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let system = m.attributes.clone().unwrap_or_default();
+            got.push(Received {
+                finding,
+                raw_message,
+                subject: body["Subject"].as_str().map(str::to_owned),
+                attributes,
+                group_id: system
+                    .get(&MessageSystemAttributeName::MessageGroupId)
+                    .cloned(),
+                dedup_id: system
+                    .get(&MessageSystemAttributeName::MessageDeduplicationId)
+                    .cloned(),
+            });
+            c.sqs
+                .delete_message()
+                .queue_url(&topic.queue_url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    got
+}
+
+/// Reads a file from `events/` or `tests/fixtures/`.
+pub fn json_file(path: &str) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}

@@ -1,0 +1,222 @@
+//! The Lambda handler on EventBridge events, publishing to a real SNS topic (moto) through the
+//! real SDK; what was published is read back from an SQS queue subscribed to the topic.
+
+mod common;
+
+use common::{clients, json_file, moto, receive, topic, Clients, Topic};
+use serde_json::{json, Value};
+use snapshot_share_detector::lambda::Handler;
+use snapshot_share_detector::pipeline::{Pipeline, Settings};
+use snapshot_share_detector::rule::TrustedAccounts;
+use snapshot_share_detector::sink::SnsSink;
+
+fn handler(c: &Clients, topic_arn: &str, settings: Settings) -> Handler<SnsSink> {
+    let sink = SnsSink::new(c.sns.clone(), topic_arn);
+    Handler::new(Pipeline::new(sink, settings), None, 4)
+}
+
+async fn setup(fifo: bool) -> Option<(Clients, Topic)> {
+    let moto = moto()?;
+    let c = clients(moto).await;
+    let t = topic(&c, fifo).await;
+    Some((c, t))
+}
+
+#[tokio::test]
+async fn a_foreign_share_is_published_with_its_attributes() {
+    let Some((c, t)) = setup(false).await else {
+        return;
+    };
+    let h = handler(&c, &t.arn, Settings::default());
+    let event = json_file("events/eventbridge-share-foreign-account.json");
+    let (response, summary) = h.handle(event).await;
+    assert!(response.is_ok(), "{response:?}");
+    assert_eq!((summary.findings, summary.published), (1, 1));
+
+    let got = receive(&c, &t, 1).await;
+    assert_eq!(got.len(), 1, "exactly one message");
+    let m = &got[0];
+    assert_eq!(m.finding.user_id, "098797384747");
+    assert_eq!(
+        m.finding.snapshot_id.as_deref(),
+        Some("snap-041993b54a9b3af6f")
+    );
+    assert_eq!(m.raw_message["rule"]["risk_score"], json!(21));
+    assert_eq!(m.raw_message["rule"]["severity"], "low");
+    assert_eq!(m.raw_message["cloud"]["account"]["id"], "756680937392");
+    assert_eq!(m.raw_message["source"]["ip"], "253.76.43.253");
+    assert_eq!(
+        m.raw_message["aws"]["cloudtrail"]["user_identity"]["access_key_id"],
+        "AKIAYLJU0B35TFSNKCS2"
+    );
+    assert_eq!(
+        m.subject.as_deref(),
+        Some("[low] EBS snapshot snap-041993b54a9b3af6f shared with 098797384747")
+    );
+    let attr = |name: &str| m.attributes.get(name).cloned().unwrap_or_default();
+    assert_eq!(attr("severity"), ("String".into(), "low".into()));
+    assert_eq!(attr("risk_score"), ("Number".into(), "21".into()));
+    assert_eq!(
+        attr("rule_id"),
+        (
+            "String".into(),
+            "4182e486-fc61-11ee-a05d-f661ea17fbce".into()
+        )
+    );
+    assert_eq!(
+        attr("event_action"),
+        ("String".into(), "ModifySnapshotAttribute".into())
+    );
+    assert_eq!(
+        attr("target_account"),
+        ("String".into(), "098797384747".into())
+    );
+    assert_eq!(attr("public"), ("String".into(), "false".into()));
+    assert_eq!(m.group_id, None);
+}
+
+#[tokio::test]
+async fn only_the_shares_of_the_sample_events_are_published() {
+    let Some((c, t)) = setup(false).await else {
+        return;
+    };
+    let h = handler(&c, &t.arn, Settings::default());
+    for (file, findings) in [
+        ("eventbridge-share-foreign-account.json", 1),
+        ("eventbridge-share-public.json", 1),
+        ("eventbridge-share-self.json", 0),
+        ("eventbridge-share-failed.json", 0),
+        ("eventbridge-share-removed.json", 0),
+    ] {
+        let (response, summary) = h.handle(json_file(&format!("events/{file}"))).await;
+        assert!(response.is_ok(), "{file}: {response:?}");
+        assert_eq!(summary.findings, findings, "{file}");
+    }
+    let mut got: Vec<(String, String)> = receive(&c, &t, 2)
+        .await
+        .into_iter()
+        .map(|m| (m.finding.user_id, m.attributes["public"].1.clone()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("098797384747".to_owned(), "false".to_owned()),
+            ("all".to_owned(), "true".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn many_targets_are_published_in_batches_of_ten() {
+    let Some((c, t)) = setup(false).await else {
+        return;
+    };
+    let h = handler(&c, &t.arn, Settings::default());
+    let mut event = json_file("events/eventbridge-share-foreign-account.json");
+    let items: Vec<Value> = (0..25)
+        .map(|i| json!({"userId": format!("{:012}", 200_000_000_000u64 + i)}))
+        .collect();
+    event["detail"]["requestParameters"]["createVolumePermission"]["add"]["items"] = json!(items);
+    let (response, summary) = h.handle(event).await;
+    assert!(response.is_ok(), "{response:?}");
+    assert_eq!((summary.findings, summary.published), (25, 25));
+    let got = receive(&c, &t, 25).await;
+    assert_eq!(got.len(), 25);
+    let mut ids: Vec<String> = got.iter().map(|m| m.finding.finding_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 25, "every finding has its own id");
+}
+
+#[tokio::test]
+async fn a_fifo_topic_gets_group_and_deduplication_ids() {
+    let Some((c, t)) = setup(true).await else {
+        return;
+    };
+    let h = handler(&c, &t.arn, Settings::default());
+    let (response, _) = h
+        .handle(json_file("events/eventbridge-share-public.json"))
+        .await;
+    assert!(response.is_ok(), "{response:?}");
+    let got = receive(&c, &t, 1).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].group_id.as_deref(), Some("snap-1111"));
+    assert_eq!(
+        got[0].dedup_id.as_deref(),
+        Some(got[0].finding.finding_id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_retry_sends_the_same_finding_ids() {
+    let Some((c, t)) = setup(false).await else {
+        return;
+    };
+    let h = handler(&c, &t.arn, Settings::default());
+    let event = json_file("events/eventbridge-share-foreign-account.json");
+    h.handle(event.clone()).await.0.unwrap();
+    h.handle(event).await.0.unwrap();
+    let got = receive(&c, &t, 2).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].finding.finding_id, got[1].finding.finding_id);
+    assert_eq!(got[0].finding, got[1].finding);
+}
+
+#[tokio::test]
+async fn trusted_accounts_are_not_published() {
+    let Some((c, t)) = setup(false).await else {
+        return;
+    };
+    let settings = Settings {
+        trusted: TrustedAccounts::parse("098797384747"),
+        ..Settings::default()
+    };
+    let h = handler(&c, &t.arn, settings);
+    let (response, summary) = h
+        .handle(json_file("events/eventbridge-share-foreign-account.json"))
+        .await;
+    assert!(response.is_ok());
+    assert_eq!(summary.findings, 0);
+    assert!(receive(&c, &t, 0).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_missing_topic_fails_the_invocation_with_a_clear_error() {
+    let Some((c, _)) = setup(false).await else {
+        return;
+    };
+    let missing = "arn:aws:sns:us-east-1:123456789012:no-such-topic";
+    let h = handler(&c, missing, Settings::default());
+    let (response, summary) = h
+        .handle(json_file("events/eventbridge-share-public.json"))
+        .await;
+    let error = response.unwrap_err().to_string();
+    assert!(error.contains("1 findings undelivered"), "{error}");
+    assert!(error.contains("no-such-topic"), "{error}");
+    assert!(error.contains("NotFound"), "{error}");
+    assert_eq!(
+        (summary.findings, summary.published, summary.undelivered),
+        (1, 0, 1)
+    );
+}
+
+#[tokio::test]
+async fn unrecognised_payloads_end_successfully_without_findings() {
+    let Some((c, t)) = setup(false).await else {
+        return;
+    };
+    let h = handler(&c, &t.arn, Settings::default());
+    for payload in [
+        json_file("tests/fixtures/envelopes/eventbridge-non-cloudtrail_aws-lambda-rust-runtime_example-eventbridge-event-obj.json"),
+        json!({"hello": "world"}),
+        json!([1, 2, 3]),
+        json!("text"),
+    ] {
+        let (response, summary) = h.handle(payload.clone()).await;
+        assert!(response.is_ok(), "{payload}: {response:?}");
+        assert_eq!(summary.findings, 0);
+        assert_eq!(summary.trigger, "unrecognised", "{payload}");
+    }
+    assert!(receive(&c, &t, 0).await.is_empty());
+}
