@@ -5,7 +5,7 @@
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: test test-deps lint scan
+.PHONY: test test-deps lint scan bench
 
 ## Everything the tests need that cargo does not fetch: the moto server (S3, SNS, SQS).
 test-deps:
@@ -23,3 +23,8 @@ lint:
 ## The main job on the sample events.
 scan:
 	$(CARGO) run --release -- scan events/
+
+## The benchmark: large generated CloudTrail files against gzip -dc and a Python baseline.
+bench:
+	$(CARGO) build --release
+	$(PYTHON) bench/bench.py --sizes 200,1000 --python

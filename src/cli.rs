@@ -2,15 +2,18 @@
 //! findings as the Lambda function.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
-use crate::pipeline::{Outcome, Pipeline};
+use crate::pipeline::Pipeline;
+use crate::reader::Progress;
 use crate::sink::{Sink, SnsSink, Stdout, Tee};
 use crate::source::{ObjectRef, S3Source};
 
@@ -105,16 +108,27 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
         None => (None, None),
     };
     let started = Instant::now();
+    let progress = !args.quiet && io::stderr().is_terminal();
     let totals = match (args.publish, sns, config.topic_arn.clone()) {
         (true, Some(sns), Some(arn)) => {
             let sink = Tee(Stdout, SnsSink::new(sns, arn));
-            run(Pipeline::new(sink, config.settings), inputs, s3.as_ref()).await
+            Scanner::new(Pipeline::new(sink, config.settings), s3.as_ref(), progress)
+                .run(inputs)
+                .await
         }
         (true, _, _) => {
             eprintln!("error: --publish needs FINDINGS_TOPIC_ARN");
             return ExitCode::from(2);
         }
-        (false, _, _) => run(Pipeline::new(Stdout, config.settings), inputs, s3.as_ref()).await,
+        (false, _, _) => {
+            Scanner::new(
+                Pipeline::new(Stdout, config.settings),
+                s3.as_ref(),
+                progress,
+            )
+            .run(inputs)
+            .await
+        }
     };
     if !args.quiet {
         let published = if args.publish {
@@ -141,99 +155,135 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
     }
 }
 
-async fn run<S: Sink>(
+/// Scans inputs one after the other, keeping the totals.
+struct Scanner<'a, S> {
     pipeline: Pipeline<S>,
-    inputs: Vec<io::Result<Input>>,
-    s3: Option<&S3Source>,
-) -> Totals {
-    let mut totals = Totals::default();
-    for input in inputs {
-        let input = match input {
-            Ok(input) => input,
-            Err(e) => {
-                totals.inputs += 1;
-                totals.input_errors += 1;
-                eprintln!("error: {e}");
-                continue;
-            }
-        };
-        match input {
-            Input::Stdin => {
-                let outcome = pipeline.stream(io::stdin(), "-".to_owned()).await;
-                account(&mut totals, "stdin", &outcome);
-            }
-            Input::File(path) => {
-                let name = path.display().to_string();
-                match File::open(&path) {
-                    Ok(file) => {
-                        let outcome = pipeline.stream(file, name.clone()).await;
-                        account(&mut totals, &name, &outcome);
-                    }
-                    Err(e) => {
-                        totals.inputs += 1;
-                        totals.input_errors += 1;
-                        eprintln!("error: {name}: {e}");
+    s3: Option<&'a S3Source>,
+    /// Whether to show a progress line on stderr.
+    progress: bool,
+    totals: Totals,
+}
+
+impl<'a, S: Sink> Scanner<'a, S> {
+    fn new(pipeline: Pipeline<S>, s3: Option<&'a S3Source>, progress: bool) -> Self {
+        Scanner {
+            pipeline,
+            s3,
+            progress,
+            totals: Totals::default(),
+        }
+    }
+
+    async fn run(mut self, inputs: Vec<io::Result<Input>>) -> Totals {
+        for input in inputs {
+            match input {
+                Err(e) => self.failed(e),
+                Ok(Input::Stdin) => {
+                    self.read(io::stdin(), "stdin".to_owned(), "-".to_owned())
+                        .await
+                }
+                Ok(Input::File(path)) => {
+                    let name = path.display().to_string();
+                    match File::open(&path) {
+                        Ok(file) => self.read(file, name.clone(), name).await,
+                        Err(e) => self.failed(format!("{name}: {e}")),
                     }
                 }
-            }
-            Input::S3(object) => scan_object(&pipeline, s3, object, &mut totals).await,
-            Input::S3Prefix { bucket, prefix } => {
-                let Some(source) = s3 else { continue };
-                match source.list(&bucket, &prefix).await {
-                    Ok(objects) => {
-                        for object in objects {
-                            if let Some(reason) = object.skip_reason() {
-                                tracing::info!(object = %object, "skipped: {reason}");
-                                continue;
+                Ok(Input::S3(object)) => self.object(object).await,
+                Ok(Input::S3Prefix { bucket, prefix }) => {
+                    let Some(source) = self.s3 else { continue };
+                    match source.list(&bucket, &prefix).await {
+                        Ok(objects) => {
+                            for object in objects {
+                                match object.skip_reason() {
+                                    Some(reason) => {
+                                        tracing::info!(object = %object, "skipped: {reason}")
+                                    }
+                                    None => self.object(object).await,
+                                }
                             }
-                            scan_object(&pipeline, s3, object, &mut totals).await;
                         }
-                    }
-                    Err(e) => {
-                        totals.inputs += 1;
-                        totals.input_errors += 1;
-                        eprintln!("error: {e}");
+                        Err(e) => self.failed(e),
                     }
                 }
             }
         }
+        self.totals
     }
-    totals
-}
 
-async fn scan_object<S: Sink>(
-    pipeline: &Pipeline<S>,
-    s3: Option<&S3Source>,
-    object: ObjectRef,
-    totals: &mut Totals,
-) {
-    let Some(source) = s3 else { return };
-    match source.open(&object).await {
-        Ok(opened) => {
-            let name = opened.object.to_string();
-            let outcome = pipeline.stream(opened.body, opened.object.url()).await;
-            account(totals, &name, &outcome);
+    async fn object(&mut self, object: ObjectRef) {
+        let Some(source) = self.s3 else { return };
+        match source.open(&object).await {
+            Ok(opened) => {
+                let name = opened.object.to_string();
+                self.read(opened.body, name, opened.object.url()).await;
+            }
+            Err(e) => self.failed(e),
         }
-        Err(e) => {
-            totals.inputs += 1;
+    }
+
+    /// Reads one input; `name` is for messages, `origin` for findings.
+    async fn read<R: std::io::Read + Send + 'static>(
+        &mut self,
+        input: R,
+        name: String,
+        origin: String,
+    ) {
+        let progress = self.progress.then(|| Arc::new(Progress::default()));
+        let ticker = progress
+            .clone()
+            .map(|p| tokio::spawn(show_progress(name.clone(), p)));
+        let outcome = self.pipeline.stream(input, origin, progress).await;
+        if let Some(ticker) = ticker {
+            ticker.abort();
+            eprint!("\r\x1b[2K");
+        }
+        let totals = &mut self.totals;
+        totals.inputs += 1;
+        totals.bytes += outcome.scan.bytes;
+        totals.records += outcome.scan.records;
+        totals.findings += outcome.scan.findings;
+        totals.published += outcome.published;
+        totals.undelivered += outcome.undelivered();
+        if !outcome.scan.is_clean() {
             totals.input_errors += 1;
-            eprintln!("error: {e}");
         }
+        if let Some(error) = outcome.error_summary() {
+            eprintln!("error: {name}: {error}");
+        }
+    }
+
+    fn failed(&mut self, error: impl std::fmt::Display) {
+        self.totals.inputs += 1;
+        self.totals.input_errors += 1;
+        eprintln!("error: {error}");
     }
 }
 
-fn account(totals: &mut Totals, name: &str, outcome: &Outcome) {
-    totals.inputs += 1;
-    totals.bytes += outcome.scan.bytes;
-    totals.records += outcome.scan.records;
-    totals.findings += outcome.scan.findings;
-    totals.published += outcome.published;
-    totals.undelivered += outcome.undelivered();
-    if !outcome.scan.is_clean() {
-        totals.input_errors += 1;
-    }
-    if let Some(error) = outcome.error_summary() {
-        eprintln!("error: {name}: {error}");
+/// Redraws one status line on stderr (a terminal) until aborted.
+async fn show_progress(name: String, progress: Arc<Progress>) {
+    let started = Instant::now();
+    let short: String = {
+        let chars: Vec<char> = name.chars().collect();
+        let skip = chars.len().saturating_sub(48);
+        let tail: String = chars[skip..].iter().collect();
+        if skip > 0 {
+            format!("…{tail}")
+        } else {
+            tail
+        }
+    };
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let bytes = progress.bytes.load(Ordering::Relaxed);
+        let seconds = started.elapsed().as_secs_f64().max(0.001);
+        eprint!(
+            "\r\x1b[2K{short}: {} ({}/s), {} records, {} findings",
+            human_bytes(bytes),
+            human_bytes((bytes as f64 / seconds) as u64),
+            progress.records.load(Ordering::Relaxed),
+            progress.findings.load(Ordering::Relaxed),
+        );
     }
 }
 

@@ -194,7 +194,10 @@ impl<S: Sink> Handler<S> {
                         }
                     };
                     let name = opened.object.to_string();
-                    let outcome = self.pipeline.stream(opened.body, opened.object.url()).await;
+                    let outcome = self
+                        .pipeline
+                        .stream(opened.body, opened.object.url(), None)
+                        .await;
                     if outcome.scan.records == 0 && outcome.scan.is_clean() {
                         tracing::info!(object = %name, "no records in the object");
                     }

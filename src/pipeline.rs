@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use crate::cloudtrail::Record;
 use crate::finding::Finding;
-use crate::reader::{self, Limits, ReadError, ScanOptions, ScanReport};
+use crate::reader::{self, Limits, Progress, ReadError, ScanOptions, ScanReport};
 use crate::rule::{self, TrustedAccounts};
 use crate::sink::{PublishError, Sink, BATCH_ENTRIES};
 
@@ -105,8 +105,14 @@ impl<S: Sink> Pipeline<S> {
     }
 
     /// Reads `input` to the end on a blocking thread, publishing findings as they are found.
-    /// `origin` names the input in findings and errors.
-    pub async fn stream<R: Read + Send + 'static>(&self, input: R, origin: String) -> Outcome {
+    /// `origin` names the input in findings and errors; `progress`, if given, is updated as
+    /// the reading goes.
+    pub async fn stream<R: Read + Send + 'static>(
+        &self,
+        input: R,
+        origin: String,
+        progress: Option<Arc<Progress>>,
+    ) -> Outcome {
         let (tx, mut rx) = mpsc::channel::<Finding>(4 * BATCH_ENTRIES);
         let settings = Arc::clone(&self.settings);
         let reading = tokio::task::spawn_blocking(move || {
@@ -114,6 +120,7 @@ impl<S: Sink> Pipeline<S> {
                 trusted: &settings.trusted,
                 limits: settings.limits,
                 origin: Some(&origin),
+                progress: progress.as_deref(),
             };
             reader::scan(input, &opts, &mut |finding| {
                 // The receiver lives until this thread ends; a send cannot fail before.

@@ -11,6 +11,7 @@
 
 use std::fmt;
 use std::io::{self, Cursor, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::read::MultiGzDecoder;
 use memchr::memmem;
@@ -46,6 +47,17 @@ pub struct ScanOptions<'a> {
     pub limits: Limits,
     /// The name of the input, copied into findings as `log.file.path`.
     pub origin: Option<&'a str>,
+    /// Counters to update as the scan goes, for a progress display.
+    pub progress: Option<&'a Progress>,
+}
+
+/// Counters a scan updates after each read, for a progress display on another thread.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Decompressed bytes read.
+    pub bytes: AtomicU64,
+    pub records: AtomicU64,
+    pub findings: AtomicU64,
 }
 
 /// Record-level errors kept in a report; more are counted, not kept.
@@ -264,6 +276,11 @@ pub fn scan<R: Read>(
                     // A large record passed; give the memory back.
                     buf.truncate(2 * READ_SIZE);
                     buf.shrink_to_fit();
+                }
+                if let Some(p) = opts.progress {
+                    p.bytes.store(report.bytes, Ordering::Relaxed);
+                    p.records.store(report.records, Ordering::Relaxed);
+                    p.findings.store(report.findings, Ordering::Relaxed);
                 }
                 match read_into(
                     &mut input,

@@ -43,6 +43,7 @@ fn run_with<R: Read>(input: R, limits: Limits) -> (Vec<Finding>, ScanReport) {
         trusted: &trusted,
         limits,
         origin: Some("test-input"),
+        progress: None,
     };
     let mut findings = Vec::new();
     let report = scan(input, &opts, &mut |f| findings.push(f));
