@@ -16,6 +16,8 @@ pub struct Config {
     /// `S3_FORCE_PATH_STYLE`: path-style S3 URLs, needed by local S3 emulators; on by default
     /// when `AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_S3` is set.
     pub s3_force_path_style: bool,
+    /// `METRICS_NAMESPACE`: the CloudWatch namespace of the function's metrics.
+    pub metrics_namespace: String,
 }
 
 /// A variable with a value we cannot use.
@@ -90,6 +92,8 @@ impl Config {
             },
             concurrency,
             s3_force_path_style,
+            metrics_namespace: value("METRICS_NAMESPACE")
+                .unwrap_or_else(|| "SnapshotShareDetector".to_owned()),
         })
     }
 }

@@ -223,33 +223,56 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     match &config.topic_arn {
         Some(arn) => {
             let sink = crate::sink::SnsSink::new(sns, arn.clone());
-            serve(Handler::new(
-                Pipeline::new(sink, config.settings.clone()),
-                Some(S3Source::new(s3)),
-                config.concurrency,
-            ))
+            serve(
+                Handler::new(
+                    Pipeline::new(sink, config.settings.clone()),
+                    Some(S3Source::new(s3)),
+                    config.concurrency,
+                ),
+                config.metrics_namespace.clone(),
+            )
             .await
         }
         None => {
             tracing::warn!(
                 "FINDINGS_TOPIC_ARN is not set: findings go to stdout (the function's log)"
             );
-            serve(Handler::new(
-                Pipeline::new(crate::sink::Stdout, config.settings.clone()),
-                Some(S3Source::new(s3)),
-                config.concurrency,
-            ))
+            serve(
+                Handler::new(
+                    Pipeline::new(crate::sink::Stdout, config.settings.clone()),
+                    Some(S3Source::new(s3)),
+                    config.concurrency,
+                ),
+                config.metrics_namespace.clone(),
+            )
             .await
         }
     }
 }
 
-async fn serve<S: Sink>(handler: Handler<S>) -> Result<(), lambda_runtime::Error> {
+async fn serve<S: Sink>(
+    handler: Handler<S>,
+    namespace: String,
+) -> Result<(), lambda_runtime::Error> {
     let handler = &handler;
+    let namespace = namespace.as_str();
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".to_owned());
+    let function = function.as_str();
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| async move {
             let (response, summary) = handler.handle(event.payload).await;
             log_summary(&summary);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            // Straight to stdout: CloudWatch Logs reads EMF from the raw line.
+            println!(
+                "{}",
+                crate::metrics::emf_line(&summary, namespace, function, now)
+            );
+            if let Err(e) = &response {
+                tracing::error!("{e}");
+            }
             response
         },
     ))

@@ -18,6 +18,7 @@ pub mod cloudtrail;
 pub mod config;
 pub mod finding;
 pub mod lambda;
+pub mod metrics;
 pub mod pipeline;
 pub mod reader;
 pub mod rule;

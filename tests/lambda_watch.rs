@@ -1,0 +1,232 @@
+//! The real thing: the binary inside a Lambda runtime. `cargo lambda watch` (the Lambda
+//! runtime emulator) runs the function with its environment pointed at moto; every file in
+//! `events/` is invoked with `cargo lambda invoke`, and the response and the SNS messages that
+//! arrived are checked.
+
+mod common;
+
+use std::fs::File;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::primitives::ByteStream;
+use serde_json::{json, Value};
+
+/// The bucket and key the S3 samples in `events/` name.
+const BUCKET: &str = "snapshot-share-detector-demo";
+const KEY: &str = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/08/01/123456789012_CloudTrail_us-east-1_20240801T1230Z_demo.json.gz";
+/// The log file uploaded there: the whole corpus, 892 records, 5 shares.
+const LOG: &str = "tests/fixtures/corpus/all-corpus-records.Records.json.gz";
+
+/// What each sample gives: (file, findings published, whether it is an SQS batch).
+const EXPECTED: &[(&str, usize, bool)] = &[
+    ("eventbridge-s3-object-created.json", 5, false),
+    ("eventbridge-share-failed.json", 0, false),
+    ("eventbridge-share-foreign-account.json", 1, false),
+    ("eventbridge-share-public.json", 1, false),
+    ("eventbridge-share-removed.json", 0, false),
+    ("eventbridge-share-self.json", 0, false),
+    ("s3-notification.json", 5, false),
+    ("sns-s3-notification.json", 5, false),
+    ("sqs-s3-notification.json", 5, true),
+    ("sqs-sns-s3-notification.json", 5, true),
+];
+
+/// `cargo lambda watch`, killed (with the function it runs) when dropped.
+struct Watch {
+    child: Child,
+    log: String,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // The watcher does not stop on SIGTERM; end its whole process group. The function it
+        // started exits by itself once the runtime API is gone.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &group])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn cargo_lambda_available() -> bool {
+    let ok = Command::new("cargo")
+        .args(["lambda", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        assert!(
+            !ci,
+            "cargo-lambda is required under CI=true: pip install cargo-lambda"
+        );
+        eprintln!("\n*** SKIPPING the cargo lambda watch test: cargo-lambda is not installed (pip install cargo-lambda)\n");
+    }
+    ok
+}
+
+fn start_watch(port: u16, moto: &str, topic_arn: &str) -> Watch {
+    use std::os::unix::process::CommandExt;
+    let log = format!("{}/lambda-watch-{port}.log", env!("CARGO_TARGET_TMPDIR"));
+    let out = File::create(&log).unwrap();
+    let child = Command::new("cargo")
+        .args([
+            "lambda",
+            "watch",
+            "--ignore-changes",
+            "-A",
+            "127.0.0.1",
+            "-P",
+        ])
+        .arg(port.to_string())
+        .env("FINDINGS_TOPIC_ARN", topic_arn)
+        .env("AWS_ENDPOINT_URL", moto)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env_remove("TRUSTED_ACCOUNT_IDS")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .expect("cargo lambda watch starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "cargo lambda watch did not listen:\n{}",
+            read(&log)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Watch { child, log }
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+fn invoke(port: u16, data_file: &Path) -> Output {
+    Command::new("cargo")
+        .args(["lambda", "invoke", "-A", "127.0.0.1", "-P"])
+        .arg(port.to_string())
+        .arg("--data-file")
+        .arg(data_file)
+        .args(["--output-format", "json", "snapshot-share-detector"])
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_sample_event_runs_inside_the_lambda_emulator() {
+    let Some(moto) = common::moto() else { return };
+    if !cargo_lambda_available() {
+        return;
+    }
+    let c = common::clients(moto).await;
+    let topic = common::topic(&c, false).await;
+    c.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    let log = std::fs::read(LOG).unwrap();
+    c.s3.put_object()
+        .bucket(BUCKET)
+        .key(KEY)
+        .body(ByteStream::from(log))
+        .send()
+        .await
+        .unwrap();
+
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let watch = start_watch(port, &moto.endpoint, &topic.arn);
+
+    let mut files: Vec<String> = std::fs::read_dir("events")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let listed: Vec<&str> = EXPECTED.iter().map(|(f, _, _)| *f).collect();
+    assert_eq!(
+        files, listed,
+        "every file in events/ has an expectation here"
+    );
+
+    let mut corpus_ids: Option<Vec<String>> = None;
+    for (file, published, sqs) in EXPECTED {
+        let out = invoke(port, &Path::new("events").join(file));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{file}: {}\n{stdout}\nwatch log:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            read(&watch.log)
+        );
+        let response: Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{file}: {e}: {stdout}"));
+        if *sqs {
+            assert_eq!(response, json!({"batchItemFailures": []}), "{file}");
+        } else {
+            assert_eq!(response["findings"], json!(published), "{file}: {response}");
+            assert_eq!(
+                response["published"],
+                json!(published),
+                "{file}: {response}"
+            );
+            assert_eq!(response["errors"], json!([]), "{file}: {response}");
+        }
+        let got = common::receive(&c, &topic, *published).await;
+        assert_eq!(got.len(), *published, "{file}: SNS messages");
+        if *published == 5 {
+            // The same log file through every path gives the same finding ids.
+            let mut ids: Vec<String> = got.iter().map(|m| m.finding.finding_id.clone()).collect();
+            ids.sort();
+            match &corpus_ids {
+                None => corpus_ids = Some(ids),
+                Some(first) => assert_eq!(&ids, first, "{file}"),
+            }
+        }
+    }
+
+    // A failure inside the runtime: the object is missing, the invocation fails and says so.
+    let missing = Path::new(env!("CARGO_TARGET_TMPDIR")).join("missing-object.json");
+    let mut event: Value = serde_json::from_str(&read("events/s3-notification.json")).unwrap();
+    event["Records"][0]["s3"]["object"]["key"] =
+        json!("AWSLogs/123456789012/CloudTrail/none.json.gz");
+    std::fs::write(&missing, event.to_string()).unwrap();
+    let out = invoke(port, &missing);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("NoSuchKey") && stderr.contains("none.json.gz"),
+        "{stderr}"
+    );
+
+    // Logs are JSON with the request id, one summary line and one metrics line per invocation.
+    let log = read(&watch.log);
+    let lines: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .collect();
+    let summaries: Vec<&Value> = lines
+        .iter()
+        .filter(|v| v["fields"]["message"] == "invocation summary")
+        .collect();
+    assert_eq!(summaries.len(), EXPECTED.len() + 1, "{log}");
+    assert!(
+        summaries.iter().all(|s| s["span"]["requestId"].is_string()),
+        "{log}"
+    );
+    let metrics = lines
+        .iter()
+        .filter(|v| v["_aws"]["CloudWatchMetrics"].is_array())
+        .count();
+    assert_eq!(metrics, EXPECTED.len() + 1, "{log}");
+}
