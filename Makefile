@@ -4,21 +4,37 @@
 
 PYTHON ?= python3
 CARGO ?= cargo
+PIP = $(PYTHON) -m pip install --quiet
 
-.PHONY: test test-deps lint scan bench
+.PHONY: test test-deps lint lint-deps scan bench package
 
-## Everything the tests need that cargo does not fetch: the moto server (S3, SNS, SQS).
+## Everything the tests need that cargo does not fetch: the moto server (S3, SNS, SQS) and
+## cargo-lambda (the Lambda runtime emulator of tests/lambda_watch.rs).
 test-deps:
-	@$(PYTHON) -c 'import moto.server, flask' 2>/dev/null || $(PYTHON) -m pip install --quiet 'moto[server]'
+	@$(PYTHON) -c 'import moto.server, flask' 2>/dev/null || $(PIP) 'moto[server]'
+	@$(CARGO) lambda --version >/dev/null 2>&1 || $(PIP) cargo-lambda
 
-## The whole test suite: unit, corpus, CLI and the moto-backed AWS tests.
+## The whole test suite: unit, corpus, CLI, template, the moto-backed AWS tests and the binary
+## inside `cargo lambda watch`.
 test: test-deps
 	$(CARGO) test --locked --all-targets
 
-## Formatting and lints, as CI runs them.
-lint:
+lint-deps:
+	@command -v cfn-lint >/dev/null 2>&1 || $(PIP) cfn-lint
+	@command -v sam >/dev/null 2>&1 || $(PIP) aws-sam-cli
+
+## Formatting, lints and the template's checks, as CI runs them.
+lint: lint-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	cfn-lint template.yaml
+	sam validate --lint
+
+## The Lambda package: the release arm64 bootstrap, zipped, and its size.
+package: test-deps
+	@$(PYTHON) -c 'import ziglang' 2>/dev/null || $(PIP) ziglang
+	$(CARGO) lambda build --release --arm64 --locked --output-format zip
+	@ls -l target/lambda/snapshot-share-detector/bootstrap.zip
 
 ## The main job on the sample events.
 scan:
@@ -26,5 +42,5 @@ scan:
 
 ## The benchmark: large generated CloudTrail files against gzip -dc and a Python baseline.
 bench:
-	$(CARGO) build --release
+	$(CARGO) build --release --locked
 	$(PYTHON) bench/bench.py --sizes 200,1000 --python

@@ -1,0 +1,278 @@
+//! The deployment template, read as data: least privilege, the EventBridge pattern, and the
+//! settings that `Cargo.toml` repeats for `cargo lambda deploy`. (`cfn-lint` and
+//! `sam validate --lint` check its syntax in CI; this checks what we promise about it.)
+
+use serde_json::{json, Value};
+
+/// template.yaml as JSON, with each short-form intrinsic (`!Ref x`) turned into its long form
+/// (`{"Ref": "x"}`, `{"Fn::Sub": ...}`), as CloudFormation reads it.
+fn template() -> Value {
+    let text = std::fs::read_to_string("template.yaml").unwrap();
+    let yaml: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    to_json(yaml)
+}
+
+fn to_json(v: serde_norway::Value) -> Value {
+    use serde_norway::Value as Y;
+    match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => json!(b),
+        Y::Number(n) => serde_json::to_value(n).unwrap(),
+        Y::String(s) => json!(s),
+        Y::Sequence(items) => Value::Array(items.into_iter().map(to_json).collect()),
+        Y::Mapping(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k.as_str().expect("string keys").to_owned(), to_json(v)))
+                .collect(),
+        ),
+        Y::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            let key = match name {
+                "Ref" | "Condition" => name.to_owned(),
+                _ => format!("Fn::{name}"),
+            };
+            json!({ key: to_json(tagged.value) })
+        }
+    }
+}
+
+fn resources(t: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    t["Resources"].as_object().unwrap().iter()
+}
+
+/// Every policy statement of the template with where it is: IAM role policies, queue and topic
+/// policies, key policies. A statement inside `Fn::If` counts for each branch.
+fn statements(t: &Value) -> Vec<(String, Value)> {
+    fn push(out: &mut Vec<(String, Value)>, at: &str, v: &Value) {
+        match v {
+            Value::Array(items) => items.iter().for_each(|s| push(out, at, s)),
+            Value::Object(m) if m.contains_key("Fn::If") => {
+                let branches = m["Fn::If"].as_array().unwrap();
+                push(out, at, &branches[1]);
+                push(out, at, &branches[2]);
+            }
+            Value::Object(m) if m.contains_key("Ref") => {} // AWS::NoValue
+            Value::Object(m) if m.contains_key("PolicyDocument") => {
+                let name = m["PolicyName"].as_str().unwrap_or("?");
+                push(
+                    out,
+                    &format!("{at}/{name}"),
+                    &m["PolicyDocument"]["Statement"],
+                );
+            }
+            Value::Object(_) => out.push((at.to_owned(), v.clone())),
+            _ => panic!("{at}: unexpected statement {v}"),
+        }
+    }
+    let mut out = Vec::new();
+    for (name, r) in resources(t) {
+        let p = &r["Properties"];
+        match r["Type"].as_str().unwrap() {
+            "AWS::IAM::Role" => push(&mut out, name, &p["Policies"]),
+            "AWS::SQS::QueuePolicy" | "AWS::SNS::TopicPolicy" => {
+                push(&mut out, name, &p["PolicyDocument"]["Statement"])
+            }
+            "AWS::KMS::Key" => push(&mut out, name, &p["KeyPolicy"]["Statement"]),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().flat_map(strings).collect(),
+        other => vec![other.to_string()],
+    }
+}
+
+#[test]
+fn no_wildcard_action_or_resource_where_a_narrower_one_exists() {
+    let t = template();
+    let all = statements(&t);
+    assert!(all.len() >= 10, "found only {} statements", all.len());
+    let mut problems = Vec::new();
+    for (at, s) in &all {
+        if s["Effect"] == "Deny" {
+            continue; // a deny may be broad: it only takes away
+        }
+        let key_policy = at == "FindingsKey";
+        for action in strings(&s["Action"]) {
+            // The one exception: a key policy lets the account administer its key through IAM
+            // (the AWS default key policy); without it a key can become unmanageable.
+            let root_admin = key_policy
+                && action == "kms:*"
+                && s["Principal"]["AWS"].to_string().contains(":root");
+            if action.contains('*') && !root_admin {
+                problems.push(format!("{at}: action {action}"));
+            }
+        }
+        for resource in strings(&s["Resource"]) {
+            // In a key policy the resource is always "*": it means the key itself.
+            if key_policy && resource == "*" {
+                continue;
+            }
+            // A trailing "*" after the trail's key prefix is the narrowest S3 allows for
+            // "the log files under this prefix".
+            let object_prefix = resource.contains("${TrailBucketName}/${TrailKeyPrefix}*");
+            if resource.contains('*') && !object_prefix {
+                problems.push(format!("{at}: resource {resource}"));
+            }
+        }
+        if s["Principal"] == json!({"AWS": "*"}) || s["Principal"] == json!("*") {
+            problems.push(format!("{at}: allows any principal"));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_function_may_only_publish_read_trail_objects_and_write_its_logs() {
+    let t = template();
+    let role: Vec<(String, Value)> = statements(&t)
+        .into_iter()
+        .filter(|(at, _)| at.starts_with("DetectorRole/"))
+        .collect();
+    let mut actions: Vec<String> = role
+        .iter()
+        .flat_map(|(_, s)| strings(&s["Action"]))
+        .collect();
+    actions.sort();
+    actions.dedup();
+    assert_eq!(
+        actions,
+        [
+            "kms:Decrypt",
+            "kms:GenerateDataKey",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "s3:GetObject",
+            "s3:GetObjectVersion",
+            "sns:Publish",
+            "sqs:ChangeMessageVisibility",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ReceiveMessage",
+            "sqs:SendMessage",
+        ]
+    );
+    // No listing of buckets, and KMS only through the service that needs it.
+    for (at, s) in &role {
+        if strings(&s["Action"]).iter().any(|a| a.starts_with("kms:")) {
+            assert!(
+                s["Condition"]["StringEquals"]["kms:ViaService"].is_object(),
+                "{at}: KMS without a kms:ViaService condition: {s}"
+            );
+        }
+    }
+    // The topic is encrypted with a key of the stack.
+    let topic = &t["Resources"]["FindingsTopic"]["Properties"];
+    assert_eq!(topic["KmsMasterKeyId"], json!({"Ref": "FindingsKey"}));
+}
+
+#[test]
+fn the_eventbridge_rule_matches_exactly_the_snapshot_attribute_calls() {
+    let t = template();
+    let rule = &t["Resources"]["SnapshotAttributeRule"]["Properties"];
+    assert_eq!(
+        rule["EventPattern"],
+        json!({
+            "source": ["aws.ec2"],
+            "detail-type": ["AWS API Call via CloudTrail"],
+            "detail": {
+                "eventSource": ["ec2.amazonaws.com"],
+                "eventName": ["ModifySnapshotAttribute"],
+            },
+        })
+    );
+    let target = &rule["Targets"][0];
+    assert_eq!(target["Arn"], json!({"Fn::GetAtt": "DetectorFunction.Arn"}));
+    assert!(target["RetryPolicy"]["MaximumRetryAttempts"].is_number());
+    assert!(target["DeadLetterConfig"]["Arn"].is_object());
+
+    // Each sample EventBridge event of a share matches the pattern's fields.
+    for entry in std::fs::read_dir("events").unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("eventbridge-share") {
+            continue;
+        }
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(event["source"], "aws.ec2", "{name}");
+        assert_eq!(
+            event["detail-type"], "AWS API Call via CloudTrail",
+            "{name}"
+        );
+        assert_eq!(
+            event["detail"]["eventSource"], "ec2.amazonaws.com",
+            "{name}"
+        );
+        assert_eq!(
+            event["detail"]["eventName"], "ModifySnapshotAttribute",
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_function_is_arm64_al2023_with_failure_destinations() {
+    let t = template();
+    let f = &t["Resources"]["DetectorFunction"];
+    assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
+    let p = &f["Properties"];
+    assert_eq!(p["Runtime"], "provided.al2023");
+    assert_eq!(p["Handler"], "bootstrap");
+    assert_eq!(p["Architectures"], json!(["arm64"]));
+    assert_eq!(p["LoggingConfig"]["LogFormat"], "JSON");
+    assert!(p["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"].is_object());
+    let mapping = &t["Resources"]["TrailQueueMapping"]["Properties"];
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    let queue = &t["Resources"]["TrailQueue"]["Properties"];
+    assert!(queue["RedrivePolicy"]["deadLetterTargetArn"].is_object());
+    let max_timeout = t["Parameters"]["Timeout"]["MaxValue"].as_u64().unwrap();
+    assert!(queue["VisibilityTimeout"].as_u64().unwrap() >= max_timeout);
+    for alarm in [
+        "FunctionErrorsAlarm",
+        "FailedUnitsAlarm",
+        "EventsDeadLetterAlarm",
+        "AsyncFailureAlarm",
+        "TrailDeadLetterAlarm",
+    ] {
+        assert_eq!(
+            t["Resources"][alarm]["Type"], "AWS::CloudWatch::Alarm",
+            "{alarm}"
+        );
+    }
+}
+
+#[test]
+fn cargo_lambda_deploy_uses_the_settings_of_the_template() {
+    let t = template();
+    let manifest: toml::Table = std::fs::read_to_string("Cargo.toml")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let deploy = &manifest["package"]["metadata"]["lambda"]["deploy"];
+    let param = |name: &str| t["Parameters"][name]["Default"].as_i64().unwrap();
+    assert_eq!(deploy["memory"].as_integer(), Some(param("MemorySize")));
+    assert_eq!(deploy["timeout"].as_integer(), Some(param("Timeout")));
+    assert_eq!(
+        deploy["log_retention"].as_integer(),
+        Some(param("LogRetentionDays"))
+    );
+    let p = &t["Resources"]["DetectorFunction"]["Properties"];
+    assert_eq!(deploy["runtime"].as_str(), p["Runtime"].as_str());
+    assert_eq!(
+        deploy["env"]["METRICS_NAMESPACE"].as_str(),
+        p["Environment"]["Variables"]["METRICS_NAMESPACE"].as_str()
+    );
+    assert_eq!(
+        t["Resources"]["FailedUnitsAlarm"]["Properties"]["Namespace"].as_str(),
+        deploy["env"]["METRICS_NAMESPACE"].as_str()
+    );
+}
