@@ -134,32 +134,64 @@ TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"
 
 def run(cmd):
     """Runs cmd under /usr/bin/time, stdout to a file; returns (seconds, peak RSS in KiB,
-    stdout lines). GNU time reports the RSS of the command alone (a fork of this Python
-    process would count the parent's pages)."""
+    stdout lines, CPU seconds). GNU time reports the RSS of the command alone (a fork of this
+    Python process would count the parent's pages)."""
     out_path = os.path.join(DATA, "out.tmp")
     with open(out_path, "wb") as out:
         start = time.perf_counter()
-        proc = subprocess.run([TIME, "-f", "RSS %M", *cmd], stdin=subprocess.DEVNULL, stdout=out,
+        proc = subprocess.run([TIME, "-f", "RSS %M %U %S", *cmd], stdin=subprocess.DEVNULL, stdout=out,
                               stderr=subprocess.PIPE)
         elapsed = time.perf_counter() - start
     stderr = proc.stderr.decode(errors="replace")
     if proc.returncode != 0:
         raise SystemExit("%s failed: %s" % (" ".join(cmd), stderr))
-    rss = int(stderr.strip().splitlines()[-1].split()[-1])
+    _, rss, user, system = stderr.strip().splitlines()[-1].split()
     with open(out_path, "rb") as f:
         lines = sum(1 for _ in f)
-    return elapsed, rss, lines
+    return elapsed, int(rss), lines, float(user) + float(system)
 
 
 def best(cmd, repeat):
+    """(best time, largest peak RSS, output lines, CPU seconds of the best run)."""
     runs = [run(cmd) for _ in range(repeat)]
-    return min(r[0] for r in runs), max(r[1] for r in runs), runs[0][2]
+    fastest = min(runs, key=lambda r: r[0])
+    return fastest[0], max(r[1] for r in runs), fastest[2], fastest[3]
+
+
+def measure(size, shares, args):
+    """One file: gzip -dc, scan and (optionally) Python on it, one table row each."""
+    path, meta = build(size, shares)
+    mb = meta["bytes"] / 1e6
+    label = "%.0f MB, %d shares" % (mb, shares)
+    gz = "%.1f MB" % (meta["compressed"] / 1e6)
+    t_gzip, rss_gzip, _, cpu_gzip = best(["gzip", "-dc", path], args.repeat)
+    rows = [("`gzip -dc`", t_gzip, rss_gzip, "", cpu_gzip)]
+    t_scan, rss_scan, found, cpu_scan = best([args.binary, "scan", "--quiet", path], args.repeat)
+    if found != shares:
+        raise SystemExit("scan found %d findings in %s, expected %d" % (found, path, shares))
+    rows.append(("`scan`", t_scan, rss_scan, found, cpu_scan))
+    if args.python:
+        t_py, rss_py, found_py, cpu_py = best(
+            [sys.executable, os.path.join(ROOT, "bench/baseline.py"), path], max(1, args.repeat // 3))
+        if found_py != shares:
+            raise SystemExit("the Python baseline found %d findings, expected %d" % (found_py, shares))
+        rows.append(("Python baseline", t_py, rss_py, found_py, cpu_py))
+    for name, t, rss, found, cpu in rows:
+        print(
+            "| %s | %s | %d | %s | %.3f s | %.2f | %.3f s | %s | %.0f | %s | %.1f MiB |"
+            % (label, gz, meta["records"], name, t, t / t_gzip, cpu,
+               "{:,.0f}".format(meta["records"] / t), mb / t, found, rss / 1024)
+        )
+    if args.python:
+        print("| %s | | | scan vs Python | | %.1fx faster | | | | | |" % (label, t_py / t_scan))
+    sys.stdout.flush()
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="200", help="uncompressed sizes in MB, comma-separated")
-    ap.add_argument("--shares", type=int, default=10, help="snapshot shares placed in each file")
+    ap.add_argument("--shares", default="10",
+                    help="snapshot shares placed in each file, comma-separated (0: a file without any)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--python", action="store_true", help="also run the Python baseline")
     ap.add_argument("--binary", default=BINARY)
@@ -170,30 +202,12 @@ def main():
         raise SystemExit("GNU time is needed for peak RSS: apt-get install time")
     print("# %s, %s, %d cores, %s" % (time.strftime("%Y-%m-%d"), platform.machine(), os.cpu_count(), platform.platform()))
     print("# scan = %s; best of %d runs; RSS = peak resident set size" % (os.path.relpath(args.binary, ROOT), args.repeat))
-    header = "| file (uncompressed) | gz | records | command | time | ratio to gzip -dc | records/s | MB/s | findings | peak RSS |"
+    header = "| file (uncompressed) | gz | records | command | time | ratio to gzip -dc | CPU time | records/s | MB/s | findings | peak RSS |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for size in [int(s) for s in args.sizes.split(",")]:
-        path, meta = build(size, args.shares)
-        mb = meta["bytes"] / 1e6
-        label = "%.0f MB" % mb
-        gz = "%.1f MB" % (meta["compressed"] / 1e6)
-        t_gzip, rss_gzip, _ = best(["gzip", "-dc", path], args.repeat)
-        rows = [("`gzip -dc`", t_gzip, rss_gzip, "")]
-        t_scan, rss_scan, found = best([args.binary, "scan", "--quiet", path], args.repeat)
-        rows.append(("`scan`", t_scan, rss_scan, found))
-        if args.python:
-            t_py, rss_py, found_py = best([sys.executable, os.path.join(ROOT, "bench/baseline.py"), path], max(1, args.repeat // 3))
-            rows.append(("Python baseline", t_py, rss_py, found_py))
-        for name, t, rss, found in rows:
-            print(
-                "| %s | %s | %d | %s | %.3f s | %.2f | %s | %.0f | %s | %.1f MiB |"
-                % (label, gz, meta["records"], name, t, t / t_gzip,
-                   "{:,.0f}".format(meta["records"] / t), mb / t, found, rss / 1024)
-            )
-        if args.python:
-            print("| %s | | | scan vs Python | | %.1fx faster | | | | |" % (label, t_py / t_scan))
-        sys.stdout.flush()
+        for shares in [int(s) for s in args.shares.split(",")]:
+            measure(size, shares, args)
     if os.path.exists(os.path.join(DATA, "out.tmp")):
         os.remove(os.path.join(DATA, "out.tmp"))
 

@@ -65,29 +65,6 @@ impl SnsSink {
         &self.topic_arn
     }
 
-    fn entry(&self, id: usize, f: &Finding) -> Result<PublishBatchRequestEntry, String> {
-        let mut attributes = HashMap::new();
-        for (name, data_type, value) in f.attributes() {
-            let value = MessageAttributeValue::builder()
-                .data_type(data_type)
-                .string_value(value)
-                .build()
-                .map_err(|e| e.to_string())?;
-            attributes.insert(name.to_owned(), value);
-        }
-        let mut entry = PublishBatchRequestEntry::builder()
-            .id(id.to_string())
-            .message(f.to_json())
-            .subject(f.subject())
-            .set_message_attributes(Some(attributes));
-        if self.fifo {
-            entry = entry
-                .message_group_id(f.snapshot_id.as_deref().unwrap_or("unknown-snapshot"))
-                .message_deduplication_id(&f.finding_id);
-        }
-        entry.build().map_err(|e| e.to_string())
-    }
-
     /// Sends one batch, retrying the entries that failed on SNS's side. Returns how many
     /// entries were not delivered, and why.
     async fn send(&self, mut pending: Vec<PublishBatchRequestEntry>) -> (usize, Option<String>) {
@@ -152,7 +129,7 @@ impl Sink for SnsSink {
         let mut batch_bytes = 0;
         // Entry ids only need to be unique within a batch: the position in `findings` is.
         for (id, finding) in findings.iter().enumerate() {
-            let entry = match self.entry(id, finding) {
+            let entry = match batch_entry(id, finding, self.fifo) {
                 Ok(entry) => entry,
                 Err(e) => {
                     failed += 1;
@@ -192,6 +169,32 @@ impl Sink for SnsSink {
 }
 
 /// Bytes an entry adds to a batch's payload, as SNS counts it (message, subject, attributes).
+/// The `PublishBatch` entry of one finding: the finding as the message, a short subject, the
+/// message attributes that filter policies use, and on a FIFO topic the group (the snapshot)
+/// and deduplication (the finding id) ids.
+pub fn batch_entry(id: usize, f: &Finding, fifo: bool) -> Result<PublishBatchRequestEntry, String> {
+    let mut attributes = HashMap::new();
+    for (name, data_type, value) in f.attributes() {
+        let value = MessageAttributeValue::builder()
+            .data_type(data_type)
+            .string_value(value)
+            .build()
+            .map_err(|e| e.to_string())?;
+        attributes.insert(name.to_owned(), value);
+    }
+    let mut entry = PublishBatchRequestEntry::builder()
+        .id(id.to_string())
+        .message(f.to_json())
+        .subject(f.subject())
+        .set_message_attributes(Some(attributes));
+    if fifo {
+        entry = entry
+            .message_group_id(f.snapshot_id.as_deref().unwrap_or("unknown-snapshot"))
+            .message_deduplication_id(&f.finding_id);
+    }
+    entry.build().map_err(|e| e.to_string())
+}
+
 fn entry_size(e: &PublishBatchRequestEntry) -> usize {
     let attributes: usize = e
         .message_attributes()

@@ -37,7 +37,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
-fn run_with<R: Read>(input: R, limits: Limits) -> (Vec<Finding>, ScanReport) {
+fn run_with<R: Read + Send>(input: R, limits: Limits) -> (Vec<Finding>, ScanReport) {
     let trusted = TrustedAccounts::default();
     let opts = ScanOptions {
         trusted: &trusted,
