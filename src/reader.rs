@@ -6,7 +6,7 @@
 //! and each record is dropped once evaluated.
 //!
 //! Most records cannot match: a record is parsed with `serde_json` only when its bytes contain
-//! `ModifySnapshotAttribute` (or a `\u` escape, which could spell it). The others are still
+//! `ModifySnapshotAttribute` (or a `\u` escape of one of its letters, which could spell it). The others are still
 //! checked, by the splitter, for valid JSON and here for UTF-8 and for being objects, so that a
 //! corrupt file is reported whatever it holds.
 
@@ -115,7 +115,7 @@ impl ScanReport {
 /// An error that stopped reading.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("read failed after {offset} decompressed bytes: {source}")]
+    #[error("read failed after {offset} decompressed bytes: {}", causes(.source))]
     Io { offset: u64, source: io::Error },
     #[error("record {index}: {source}")]
     Syntax { index: u64, source: SyntaxError },
@@ -124,6 +124,22 @@ pub enum ReadError {
          stopped after {read} bytes"
     )]
     TooLarge { limit: u64, read: u64 },
+}
+
+/// An error and its causes in one line: the SDK wraps a cut connection as a bare "streaming
+/// error", and the reason is in the chain.
+fn causes(e: &io::Error) -> String {
+    let mut line = e.to_string();
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        next = cause.source();
+    }
+    line
 }
 
 /// A record that could not be evaluated; reading went on after it.
@@ -364,6 +380,20 @@ struct Evaluator<'o, 'a> {
 }
 
 impl Evaluator<'_, '_> {
+    /// Whether `bytes` hold a `\uXXXX` escape of a letter of [`EVENT_NAME`] (other escapes,
+    /// such as the `\u003c` some JSON writers use for `<`, cannot spell it).
+    fn escapes_a_letter(&self, bytes: &[u8]) -> bool {
+        self.escape.find_iter(bytes).any(|at| {
+            let hex = |i: usize| bytes.get(at + i).and_then(|&b| (b as char).to_digit(16));
+            match (hex(2), hex(3), hex(4), hex(5)) {
+                (Some(0), Some(0), Some(hi), Some(lo)) => {
+                    EVENT_NAME.as_bytes().contains(&((hi * 16 + lo) as u8))
+                }
+                _ => false,
+            }
+        })
+    }
+
     /// Checks one record slice and, if it can match, parses and evaluates it.
     fn record(
         &self,
@@ -398,9 +428,9 @@ impl Evaluator<'_, '_> {
             Err(e) => return fail(report, RecordErrorKind::Utf8(e.valid_up_to())),
         };
         // A record whose bytes do not hold the event name cannot be a match, unless a
-        // `\u` escape spells part of it: CloudTrail never writes one there, but a log file is
-        // input, and the fast path must decide exactly as a full parse would.
-        if self.needle.find(bytes).is_none() && self.escape.find(bytes).is_none() {
+        // `\u` escape spells a letter of it: CloudTrail never writes one there, but a log file
+        // is input, and the fast path must decide exactly as a full parse would.
+        if self.needle.find(bytes).is_none() && !self.escapes_a_letter(bytes) {
             return;
         }
         report.candidates += 1;

@@ -66,8 +66,12 @@ impl SnsSink {
     }
 
     /// Sends one batch, retrying the entries that failed on SNS's side. Returns how many
-    /// entries were not delivered, and why.
-    async fn send(&self, mut pending: Vec<PublishBatchRequestEntry>) -> (usize, Option<String>) {
+    /// entries were not delivered, why, and whether the call itself failed (after the SDK's
+    /// retries), in which case the next batches would most likely fail the same way.
+    async fn send(
+        &self,
+        mut pending: Vec<PublishBatchRequestEntry>,
+    ) -> (usize, Option<String>, bool) {
         let mut rejected = 0;
         let mut reason = None;
         for attempt in 0..ENTRY_ATTEMPTS {
@@ -86,10 +90,23 @@ impl SnsSink {
                 // The SDK has already retried what it deems transient.
                 Err(e) => {
                     let reason = crate::aws::describe(&e);
-                    return (rejected + pending.len(), Some(reason));
+                    return (rejected + pending.len(), Some(reason), true);
                 }
             };
             let mut retry = Vec::new();
+            // An entry the answer does not list at all was not delivered either: SNS says this
+            // cannot happen, and a detector does not take that on trust.
+            for entry in &pending {
+                let listed = output
+                    .successful()
+                    .iter()
+                    .any(|s| s.id() == Some(entry.id()))
+                    || output.failed().iter().any(|f| f.id() == entry.id());
+                if !listed {
+                    reason = Some(format!("entry {} missing from the answer", entry.id()));
+                    retry.push(entry.clone());
+                }
+            }
             for failure in output.failed() {
                 reason = Some(format!(
                     "{}: {}",
@@ -107,7 +124,7 @@ impl SnsSink {
                 }
             }
             if retry.is_empty() {
-                return (rejected, reason);
+                return (rejected, reason, false);
             }
             tracing::warn!(
                 entries = retry.len(),
@@ -116,7 +133,7 @@ impl SnsSink {
             );
             pending = retry;
         }
-        (rejected + pending.len(), reason)
+        (rejected + pending.len(), reason, false)
     }
 }
 
@@ -127,6 +144,7 @@ impl Sink for SnsSink {
         let mut reason = None;
         let mut batch = Vec::new();
         let mut batch_bytes = 0;
+        let mut gave_up = false;
         // Entry ids only need to be unique within a batch: the position in `findings` is.
         for (id, finding) in findings.iter().enumerate() {
             let entry = match batch_entry(id, finding, self.fifo) {
@@ -140,18 +158,32 @@ impl Sink for SnsSink {
             let size = entry_size(&entry);
             let full = batch.len() == BATCH_ENTRIES || batch_bytes + size > BATCH_BYTES;
             if full && !batch.is_empty() {
-                let (f, r) = self.send(std::mem::take(&mut batch)).await;
-                failed += f;
-                reason = r.or(reason);
+                if gave_up {
+                    failed += batch.len();
+                    batch.clear();
+                } else {
+                    let (f, r, call_failed) = self.send(std::mem::take(&mut batch)).await;
+                    failed += f;
+                    reason = r.or(reason);
+                    // Once a whole call has failed past the SDK's retries (the topic is
+                    // unreachable, throttled or gone), the rest is counted undelivered at once
+                    // rather than spending the function's time on calls that would fail too:
+                    // the invocation fails either way, and its retry delivers everything.
+                    gave_up = call_failed;
+                }
                 batch_bytes = 0;
             }
             batch_bytes += size;
             batch.push(entry);
         }
         if !batch.is_empty() {
-            let (f, r) = self.send(batch).await;
-            failed += f;
-            reason = r.or(reason);
+            if gave_up {
+                failed += batch.len();
+            } else {
+                let (f, r, _) = self.send(batch).await;
+                failed += f;
+                reason = r.or(reason);
+            }
         }
         if failed == 0 {
             return Ok(attempted);
@@ -168,7 +200,6 @@ impl Sink for SnsSink {
     }
 }
 
-/// Bytes an entry adds to a batch's payload, as SNS counts it (message, subject, attributes).
 /// The `PublishBatch` entry of one finding: the finding as the message, a short subject, the
 /// message attributes that filter policies use, and on a FIFO topic the group (the snapshot)
 /// and deduplication (the finding id) ids.
@@ -195,6 +226,7 @@ pub fn batch_entry(id: usize, f: &Finding, fifo: bool) -> Result<PublishBatchReq
     entry.build().map_err(|e| e.to_string())
 }
 
+/// Bytes an entry adds to a batch's payload, as SNS counts it (message, subject, attributes).
 fn entry_size(e: &PublishBatchRequestEntry) -> usize {
     let attributes: usize = e
         .message_attributes()
