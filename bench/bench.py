@@ -33,7 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.join(ROOT, "tests/fixtures/corpus/all-corpus-records.Records.json.gz")
 DATA = os.path.join(ROOT, "bench/data")
 BINARY = os.path.join(ROOT, "target/release/snapshot-share-detector")
-PLACEHOLDER = "\u0000EVENTID\u0000"
+PLACEHOLDER = "@@EVENTID@@"
 
 
 def base_records():

@@ -214,10 +214,12 @@ impl Splitter {
 
     /// The first buffer position still needed: everything before it may be discarded.
     pub fn retain_from(&self) -> usize {
-        match self.current {
+        let from = match self.current {
             Current::Kept { start, .. } => start,
             _ => self.pos,
-        }
+        };
+        // A key being read at the top of a log file is compared once it ends.
+        self.first_key.map_or(from, |key| from.min(key))
     }
 
     /// Whether a record is being read whose bytes are kept from `start`: its length so far.
@@ -503,10 +505,20 @@ impl Splitter {
                 self.pos += 1;
                 match b {
                     b'"' => {
-                        if self.stack.len() == 1 && self.shape == Shape::Whole {
-                            // The first key of a top-level object decides if it is a log file.
-                            self.first_key =
-                                (self.expect == Expect::KeyOrClose).then_some(self.pos);
+                        if self.stack.len() == 1 {
+                            match self.shape {
+                                // The first key of a top-level object decides if it is a log
+                                // file.
+                                Shape::Whole => {
+                                    self.first_key =
+                                        (self.expect == Expect::KeyOrClose).then_some(self.pos)
+                                }
+                                // In a log file, a second `Records` array holds records too:
+                                // a parser that keeps the last of duplicate keys reads that
+                                // one, so both are read.
+                                Shape::LogRecords => self.first_key = Some(self.pos),
+                                Shape::ArrayItems => {}
+                            }
                         }
                         self.lex = Lex::Str { key: true };
                         None
@@ -594,6 +606,10 @@ impl Splitter {
                     self.in_records = true;
                     self.current = Current::None;
                 }
+            }
+            (1, Shape::LogRecords) if self.records_key => {
+                self.records_key = false;
+                self.in_records = b == b'[';
             }
             (2, Shape::LogRecords) if self.in_records => {
                 self.current = Current::Kept { start, depth: 2 }
@@ -731,6 +747,18 @@ mod tests {
     fn other_members_of_a_log_file_are_checked_but_not_records() {
         let got = split_all_chunks(r#"{"Records":[{"a":1}],"more":[{"b":2}],"n":null}"#).unwrap();
         assert_eq!(got, vec![r#"{"a":1}"#]);
+    }
+
+    #[test]
+    fn every_records_array_of_a_log_file_is_read() {
+        let input = r#"{"Records":[{"a":1}],"x":{"Records":[0]},"Records":[{"b":2},{"c":3}]}"#;
+        assert_eq!(
+            split_all_chunks(input).unwrap(),
+            [r#"{"a":1}"#, r#"{"b":2}"#, r#"{"c":3}"#]
+        );
+        // A later `Records` that is not an array is a member like any other.
+        let input = r#"{"Records":[{"a":1}],"Records":{"b":2}}"#;
+        assert_eq!(split_all_chunks(input).unwrap(), [r#"{"a":1}"#]);
     }
 
     #[test]

@@ -179,10 +179,8 @@ fn work(payload: Value, depth: usize) -> Result<(&'static str, Vec<Work>), Strin
         if first.get("eventSource").and_then(Value::as_str) == Some("aws:s3") {
             return Ok(("s3", records.iter().map(s3_record).collect()));
         }
-        if records
-            .iter()
-            .all(|r| r.get("eventName").is_some() && r.get("eventVersion").is_some())
-        {
+        // CloudTrail records, given directly: one odd item must not hide the others.
+        if records.iter().any(|r| r.get("eventName").is_some()) {
             let all = records
                 .drain(..)
                 .map(|record| Work::Record {
