@@ -55,15 +55,5 @@ where
             _ => format!("{code} (HTTP {status})"),
         };
     }
-    let mut line = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !line.ends_with(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = cause.source();
-    }
-    line
+    crate::one_line(e)
 }

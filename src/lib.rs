@@ -26,3 +26,19 @@ pub mod sink;
 pub mod source;
 pub mod splitter;
 pub mod trigger;
+
+/// An error and its chain of causes in one line, each cause once (the SDK and `io::Error`
+/// often put the reason a level down, behind a bare "dispatch failure" or "streaming error").
+pub(crate) fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
+}

@@ -115,7 +115,7 @@ impl ScanReport {
 /// An error that stopped reading.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("read failed after {offset} decompressed bytes: {}", causes(.source))]
+    #[error("read failed after {offset} decompressed bytes: {}", crate::one_line(.source))]
     Io { offset: u64, source: io::Error },
     #[error("record {index}: {source}")]
     Syntax { index: u64, source: SyntaxError },
@@ -124,22 +124,6 @@ pub enum ReadError {
          stopped after {read} bytes"
     )]
     TooLarge { limit: u64, read: u64 },
-}
-
-/// An error and its causes in one line: the SDK wraps a cut connection as a bare "streaming
-/// error", and the reason is in the chain.
-fn causes(e: &io::Error) -> String {
-    let mut line = e.to_string();
-    let mut next = std::error::Error::source(e);
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        next = cause.source();
-    }
-    line
 }
 
 /// A record that could not be evaluated; reading went on after it.
