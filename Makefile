@@ -40,7 +40,10 @@ package: test-deps
 scan:
 	$(CARGO) run --release -- scan events/
 
-## The benchmark: large generated CloudTrail files against gzip -dc and a Python baseline.
+## The benchmarks: scan of large generated CloudTrail files against gzip -dc and the Python
+## baseline (with shares, and without any), then the EventBridge path under criterion.
 bench:
 	$(CARGO) build --release --locked
-	$(PYTHON) bench/bench.py --sizes 200,1000 --python
+	$(PYTHON) bench/bench.py --sizes 100,200,1000 --shares 10 --python
+	$(PYTHON) bench/bench.py --sizes 200 --shares 0 --python
+	$(CARGO) bench --locked --bench eventbridge
