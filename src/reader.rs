@@ -131,7 +131,8 @@ pub enum ReadError {
 pub struct RecordError {
     /// 1-based position of the record in the input.
     pub index: u64,
-    /// Stream offset of the record's first byte (decompressed).
+    /// Stream offset (decompressed) of the record's first byte, or for a syntax error of the
+    /// byte where the JSON went wrong.
     pub offset: u64,
     pub kind: RecordErrorKind,
 }

@@ -62,12 +62,15 @@ pub fn classify(payload: Value) -> Invocation {
             .into_iter()
             .map(|(message_id, body)| Unit {
                 message_id: Some(message_id),
-                work: match serde_json::from_str::<Value>(&body) {
-                    Ok(inner) => work(inner, 1).map_or_else(|why| vec![Work::Skip(why)], |w| w.1),
-                    Err(_) => vec![Work::Skip(format!(
+                work: match body.as_deref().map(serde_json::from_str::<Value>) {
+                    Some(Ok(inner)) => {
+                        work(inner, 1).map_or_else(|why| vec![Work::Skip(why)], |w| w.1)
+                    }
+                    Some(Err(_)) => vec![Work::Skip(format!(
                         "SQS message body is not JSON: {}",
-                        preview(&body)
+                        preview(body.as_deref().unwrap_or_default())
                     ))],
+                    None => vec![Work::Skip("SQS message without a string body".to_owned())],
                 },
             })
             .collect();
@@ -90,7 +93,7 @@ pub fn classify(payload: Value) -> Invocation {
 }
 
 /// `(messageId, body)` of each record of an SQS event.
-fn sqs_messages(payload: &Value) -> Option<Vec<(String, String)>> {
+fn sqs_messages(payload: &Value) -> Option<Vec<(String, Option<String>)>> {
     let records = payload.get("Records")?.as_array()?;
     let first = records.first()?;
     if first.get("eventSource")?.as_str()? != "aws:sqs" {
@@ -104,8 +107,8 @@ fn sqs_messages(payload: &Value) -> Option<Vec<(String, String)>> {
                     .get("messageId")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                let body = r.get("body").and_then(Value::as_str).unwrap_or_default();
-                (id.to_owned(), body.to_owned())
+                let body = r.get("body").and_then(Value::as_str).map(str::to_owned);
+                (id.to_owned(), body)
             })
             .collect(),
     )
