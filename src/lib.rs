@@ -17,6 +17,7 @@ pub mod cli;
 pub mod cloudtrail;
 pub mod config;
 pub mod finding;
+pub mod gzip;
 pub mod lambda;
 pub mod metrics;
 pub mod pipeline;

@@ -11,16 +11,16 @@
 //! corrupt file is reported whatever it holds.
 
 use std::fmt;
-use std::io::{self, Cursor, Read};
+use std::io::{self, BufReader, Cursor, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use flate2::read::MultiGzDecoder;
 use memchr::memmem;
 use serde_json::Value;
 
 use crate::cloudtrail::{for_each_record, Record};
 use crate::finding::Finding;
+use crate::gzip::MultiGz;
 use crate::rule::{self, TrustedAccounts, EVENT_NAME};
 use crate::splitter::{Splitter, Step, SyntaxError};
 
@@ -164,6 +164,8 @@ impl fmt::Display for RecordError {
 impl std::error::Error for RecordError {}
 
 const READ_SIZE: usize = 256 * 1024;
+/// Compressed bytes read at a time from the source.
+const GZIP_INPUT: usize = 64 * 1024;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Reads `input` to the end (or to the first fatal error), calling `emit` with each finding as
@@ -441,9 +443,12 @@ impl Evaluator<'_, '_> {
 }
 
 /// The input, inflated if it starts with the gzip magic bytes.
+/// The input with the bytes read to detect its format put back in front.
+type Sniffed<R> = io::Chain<Cursor<Vec<u8>>, R>;
+
 enum Decoded<R: Read> {
-    Gzip(Box<MultiGzDecoder<io::Chain<Cursor<Vec<u8>>, R>>>),
-    Plain(io::Chain<Cursor<Vec<u8>>, R>),
+    Gzip(Box<MultiGz<BufReader<Sniffed<R>>>>),
+    Plain(Sniffed<R>),
 }
 
 impl<R: Read> Decoded<R> {
@@ -461,7 +466,9 @@ impl<R: Read> Decoded<R> {
         let gzip = magic[..n] == [0x1f, 0x8b];
         let input = Cursor::new(magic[..n].to_vec()).chain(input);
         Ok(if gzip {
-            Decoded::Gzip(Box::new(MultiGzDecoder::new(input)))
+            Decoded::Gzip(Box::new(MultiGz::new(BufReader::with_capacity(
+                GZIP_INPUT, input,
+            ))))
         } else {
             Decoded::Plain(input)
         })
