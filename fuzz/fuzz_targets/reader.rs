@@ -23,7 +23,7 @@ use serde_json::Value;
 use snapshot_share_detector::cloudtrail::for_each_record;
 use snapshot_share_detector::finding::Finding;
 use snapshot_share_detector::reader::{
-    self, Limits, ReadError, RecordErrorKind, ScanOptions, ScanReport, MAX_KEPT_ERRORS,
+    self, Limits, RecordErrorKind, ScanOptions, ScanReport, MAX_KEPT_ERRORS,
 };
 use snapshot_share_detector::rule::{self, TrustedAccounts};
 
