@@ -6,9 +6,9 @@
 //! and each record is dropped once evaluated.
 //!
 //! Most records cannot match: a record is parsed with `serde_json` only when its bytes contain
-//! `ModifySnapshotAttribute` (or a `\u` escape of one of its letters, which could spell it). The others are still
-//! checked, by the splitter, for valid JSON and here for UTF-8 and for being objects, so that a
-//! corrupt file is reported whatever it holds.
+//! `ModifySnapshotAttribute` (or a `\u` escape of one of its letters, which could spell it).
+//! The others are still checked, by the splitter, for valid JSON and here for UTF-8 and for
+//! being objects, so that a corrupt file is reported whatever it holds.
 
 use std::fmt;
 use std::io::{self, BufReader, Cursor, Read};
@@ -207,7 +207,6 @@ fn scan_decoded<R: Read>(
     emit: &mut dyn FnMut(Finding),
     report: &mut ScanReport,
 ) {
-    let report = &mut *report;
     let evaluator = Evaluator {
         opts,
         needle: memmem::Finder::new(EVENT_NAME),
