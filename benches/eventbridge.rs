@@ -9,9 +9,8 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::Value;
 use snapshot_share_detector::cloudtrail::Record;
-use snapshot_share_detector::finding::Finding;
 use snapshot_share_detector::rule::{self, TrustedAccounts};
-use snapshot_share_detector::sink::batch_entry;
+use snapshot_share_detector::sink::sns::batch_entry;
 use snapshot_share_detector::trigger::{self, Work};
 
 /// The handler's work on one event, minus the network; returns the SNS entries.
@@ -27,12 +26,9 @@ fn handle(bytes: &[u8], trusted: &TrustedAccounts) -> usize {
             let Some(view) = Record::new(record) else {
                 continue;
             };
-            let Some(share) = rule::evaluate(&view, account.as_deref(), trusted) else {
-                continue;
-            };
-            for (id, target) in share.targets.iter().enumerate() {
-                let finding = Finding::new(&view, &share, target, None);
-                black_box(batch_entry(id, &finding, false).expect("valid entry"));
+            let findings = rule::detect(&view, account.as_deref(), trusted, None);
+            for (id, finding) in findings.iter().enumerate() {
+                black_box(batch_entry(id, finding, false).expect("valid entry"));
                 entries += 1;
             }
         }

@@ -1,42 +1,110 @@
-//! The AWS SDK clients, built once, and SDK errors described in one readable line.
+//! The AWS SDK clients, built once with the production timeouts and retries, and SDK errors
+//! described in one readable line.
 
 use std::error::Error;
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
+use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::retry::RetryPartition;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
-use crate::config::Config;
+/// How the clients are built: the parts of the configuration that the SDK does not read from
+/// the environment itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientSettings {
+    /// Path-style S3 URLs, needed by local S3 emulators.
+    pub s3_force_path_style: bool,
+    /// The region of the findings topic: an SNS client signs for one region, and a topic of
+    /// another region refuses its calls. `None`: the SDK's region.
+    pub sns_region: Option<String>,
+    /// Every client's endpoint, instead of the SDK's (`AWS_ENDPOINT_URL`); tests point it at an
+    /// emulator or a fault-injecting proxy.
+    pub endpoint_url: Option<String>,
+    pub timeouts: Timeouts,
+    /// A retry quota of their own for these clients (the SDK shares one per service and
+    /// process otherwise): the fault tests keep one test's failures from throttling another's
+    /// retries.
+    pub retry_partition: Option<String>,
+}
+
+/// How long the clients wait. Retries are the SDK's standard mode (3 attempts, exponential
+/// backoff with jitter), the same in production and in the fault tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To open a connection (both clients).
+    pub connect: Duration,
+    /// One `PublishBatch` attempt: publishing is small and must not hang an invocation.
+    pub publish_attempt: Duration,
+    /// A whole `PublishBatch` call, retries included.
+    pub publish: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            publish_attempt: Duration::from_secs(10),
+            publish: Duration::from_secs(45),
+        }
+    }
+}
 
 /// The S3 and SNS clients. No network call happens here: credentials, region and endpoints
 /// resolve on first use, so a cold start costs no round trip.
-pub async fn clients(config: &Config) -> (aws_sdk_s3::Client, aws_sdk_sns::Client) {
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .build(),
-        )
-        .load()
-        .await;
-    let s3 = aws_sdk_s3::config::Builder::from(&sdk)
-        .force_path_style(config.s3_force_path_style)
-        .build();
+pub async fn clients(settings: &ClientSettings) -> (aws_sdk_s3::Client, aws_sdk_sns::Client) {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(url) = &settings.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    clients_from(&loader.load().await, settings)
+}
+
+/// The clients built from an SDK configuration (credentials, region, endpoint) with our
+/// timeouts, retries and region rules: what [`clients`] does after reading the environment,
+/// and what tests call with an emulator's configuration.
+pub fn clients_from(
+    sdk: &SdkConfig,
+    settings: &ClientSettings,
+) -> (aws_sdk_s3::Client, aws_sdk_sns::Client) {
+    let timeouts = settings.timeouts;
+    let mut s3 = aws_sdk_s3::config::Builder::from(sdk);
+    s3.set_timeout_config(Some(
+        TimeoutConfig::builder()
+            .connect_timeout(timeouts.connect)
+            .build(),
+    ));
+    if let Some(url) = &settings.endpoint_url {
+        s3.set_endpoint_url(Some(url.clone()));
+    }
+    s3.set_force_path_style(Some(settings.s3_force_path_style));
+    if let Some(name) = &settings.retry_partition {
+        s3.set_retry_partition(Some(RetryPartition::new(format!("{name}-s3"))));
+    }
     // Publishing is small and must not hang an invocation: bound each attempt and the whole
     // call (retries included).
-    let sns = aws_sdk_sns::config::Builder::from(&sdk)
+    let mut sns = aws_sdk_sns::config::Builder::from(sdk);
+    if let Some(url) = &settings.endpoint_url {
+        sns.set_endpoint_url(Some(url.clone()));
+    }
+    if let Some(region) = &settings.sns_region {
+        sns.set_region(Some(aws_config::Region::new(region.clone())));
+    }
+    if let Some(name) = &settings.retry_partition {
+        sns.set_retry_partition(Some(RetryPartition::new(format!("{name}-sns"))));
+    }
+    let sns = sns
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(10))
-                .operation_timeout(Duration::from_secs(45))
+                .connect_timeout(timeouts.connect)
+                .operation_attempt_timeout(timeouts.publish_attempt)
+                .operation_timeout(timeouts.publish)
                 .build(),
         )
         .build();
     (
-        aws_sdk_s3::Client::from_conf(s3),
+        aws_sdk_s3::Client::from_conf(s3.build()),
         aws_sdk_sns::Client::from_conf(sns),
     )
 }

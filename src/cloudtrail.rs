@@ -110,11 +110,18 @@ impl<'a> Record<'a> {
     }
 }
 
+/// Whether an EventBridge `detail-type` is one whose `detail` is a CloudTrail record: "AWS API
+/// Call via CloudTrail", "AWS Console Sign In via CloudTrail", "AWS Service Event via
+/// CloudTrail" and the like.
+pub fn is_cloudtrail_detail_type(detail_type: &str) -> bool {
+    detail_type.ends_with("via CloudTrail")
+}
+
 /// An EventBridge event that carries a CloudTrail record ("AWS API Call via CloudTrail" and its
 /// siblings): the record and the envelope's account.
 pub fn eventbridge_record(event: &Value) -> Option<(&Value, Option<&str>)> {
     let detail_type = event.get("detail-type")?.as_str()?;
-    if !detail_type.ends_with("via CloudTrail") {
+    if !is_cloudtrail_detail_type(detail_type) {
         return None;
     }
     let detail = event.get("detail").filter(|d| d.is_object())?;

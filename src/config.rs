@@ -1,8 +1,15 @@
 //! Configuration from the environment, the same for the Lambda function and the CLI.
 
-use crate::pipeline::Settings;
+use crate::aws::ClientSettings;
 use crate::reader::Limits;
 use crate::rule::TrustedAccounts;
+
+/// The rule's and the reader's settings, shared by every task.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub trusted: TrustedAccounts,
+    pub limits: Limits,
+}
 
 /// Everything the environment sets. See the README's configuration table.
 #[derive(Debug, Clone)]
@@ -13,9 +20,9 @@ pub struct Config {
     pub settings: Settings,
     /// `MAX_CONCURRENT_OBJECTS`: S3 objects (SQS messages) processed at once.
     pub concurrency: usize,
-    /// `S3_FORCE_PATH_STYLE`: path-style S3 URLs, needed by local S3 emulators; on by default
-    /// when `AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_S3` is set.
-    pub s3_force_path_style: bool,
+    /// `S3_FORCE_PATH_STYLE` (path-style S3 URLs, needed by local S3 emulators; on by default
+    /// when `AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_S3` is set) and the topic's region.
+    pub clients: ClientSettings,
     /// `METRICS_NAMESPACE`: the CloudWatch namespace of the function's metrics.
     pub metrics_namespace: String,
 }
@@ -84,6 +91,12 @@ impl Config {
                 .or(value("AWS_ENDPOINT_URL_S3"))
                 .is_some(),
         };
+        // The region is the fourth field of the ARN, checked above to have six.
+        let sns_region = topic_arn
+            .as_deref()
+            .and_then(|arn| arn.split(':').nth(3))
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned);
         Ok(Config {
             topic_arn,
             settings: Settings {
@@ -91,7 +104,11 @@ impl Config {
                 limits,
             },
             concurrency,
-            s3_force_path_style,
+            clients: ClientSettings {
+                s3_force_path_style,
+                sns_region,
+                ..ClientSettings::default()
+            },
             metrics_namespace: value("METRICS_NAMESPACE")
                 .unwrap_or_else(|| "SnapshotShareDetector".to_owned()),
         })
@@ -153,7 +170,8 @@ mod tests {
         assert!(c.settings.trusted.is_empty());
         assert_eq!(c.settings.limits, Limits::default());
         assert_eq!(c.concurrency, 4);
-        assert!(!c.s3_force_path_style);
+        assert!(!c.clients.s3_force_path_style);
+        assert_eq!(c.clients.sns_region, None);
     }
 
     #[test]
@@ -180,7 +198,9 @@ mod tests {
         assert_eq!(c.settings.limits.max_object_bytes, 512 << 20);
         assert_eq!(c.settings.limits.max_record_bytes, 1 << 20);
         assert_eq!(c.concurrency, 2);
-        assert!(c.s3_force_path_style);
+        assert!(c.clients.s3_force_path_style);
+        // The SNS client signs for the topic's region, whatever the function's is.
+        assert_eq!(c.clients.sns_region.as_deref(), Some("us-east-1"));
     }
 
     #[test]

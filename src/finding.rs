@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::cloudtrail::Record;
-use crate::rule::{Share, Target, EVENT_NAME};
 
 pub const RULE_ID: &str = "4182e486-fc61-11ee-a05d-f661ea17fbce";
 pub const RULE_NAME: &str = "AWS EC2 EBS Snapshot Shared with Another Account";
@@ -26,6 +25,40 @@ const ID_NAMESPACE: Uuid = Uuid::from_u128(0x4182e486_fc61_11ee_a05d_f661ea17fbc
 /// chosen by the caller (`userAgent`); the bound keeps a finding, and a batch of ten, well
 /// inside SNS's 256 KiB.
 pub const MAX_FIELD_BYTES: usize = 2048;
+
+/// Who a snapshot was shared with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// Another AWS account, by id as CloudTrail recorded it.
+    Account(String),
+    /// Everyone (`group: all`): the snapshot is public.
+    Public,
+}
+
+impl Target {
+    /// The rule's `userId` column: the account id, or `all`.
+    pub fn user_id(&self) -> &str {
+        match self {
+            Target::Account(id) => id,
+            Target::Public => "all",
+        }
+    }
+
+    pub fn is_public(&self) -> bool {
+        matches!(self, Target::Public)
+    }
+}
+
+/// A snapshot share found in a record: what the finding reports besides the record itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    /// The account that owns the snapshot, when the record tells.
+    pub owner: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub attribute_type: Option<String>,
+    /// Distinct foreign targets, in the order of the request.
+    pub targets: Vec<Target>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -197,7 +230,7 @@ impl Finding {
             rule: RuleInfo::ours(),
             event: EventInfo {
                 id: record.event_id.map(clip),
-                action: EVENT_NAME.to_owned(),
+                action: record.event_name.map(clip).unwrap_or_default(),
                 provider: record.event_source.map(clip).unwrap_or_default(),
                 outcome: "success".to_owned(),
                 kind: "alert".to_owned(),
@@ -251,37 +284,6 @@ impl Finding {
     pub fn to_json(&self) -> String {
         // Serializing plain structs of strings, numbers and booleans cannot fail.
         serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// A one-line SNS subject under 100 characters, for e-mail subscribers.
-    pub fn subject(&self) -> String {
-        let snapshot = self.snapshot_id.as_deref().unwrap_or("(unknown)");
-        let subject = if self.public {
-            format!(
-                "[{SEVERITY}] EBS snapshot {} made public",
-                subject_safe(snapshot, 32)
-            )
-        } else {
-            format!(
-                "[{SEVERITY}] EBS snapshot {} shared with {}",
-                subject_safe(snapshot, 32),
-                subject_safe(&self.user_id, 24)
-            )
-        };
-        debug_assert!(subject.len() < 100);
-        subject
-    }
-
-    /// SNS message attributes for subscription filter policies: (name, data type, value).
-    pub fn attributes(&self) -> Vec<(&'static str, &'static str, String)> {
-        vec![
-            ("severity", "String", self.rule.severity.clone()),
-            ("risk_score", "Number", self.rule.risk_score.to_string()),
-            ("rule_id", "String", self.rule.id.clone()),
-            ("event_action", "String", self.event.action.clone()),
-            ("target_account", "String", self.user_id.clone()),
-            ("public", "String", self.public.to_string()),
-        ]
     }
 }
 
@@ -339,186 +341,4 @@ fn clip(s: &str) -> String {
         end -= 1;
     }
     format!("{}…[truncated]", &s[..end])
-}
-
-/// Printable ASCII only (SNS subjects allow no control characters), at most `max` characters.
-fn subject_safe(s: &str, max: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
-        .take(max)
-        .collect();
-    if s.chars().count() > max {
-        out.push('~');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rule::{evaluate, TrustedAccounts};
-    use serde_json::json;
-
-    fn share_record() -> serde_json::Value {
-        json!({
-            "eventVersion": "1.09",
-            "eventID": "6897ff63-d738-445c-9e86-43e5b1f8e12f",
-            "eventTime": "2024-08-01T12:28:02Z",
-            "eventSource": "ec2.amazonaws.com",
-            "eventName": "ModifySnapshotAttribute",
-            "awsRegion": "us-east-1",
-            "sourceIPAddress": "203.0.113.7",
-            "userAgent": "aws-cli/2.15",
-            "recipientAccountId": "756680937392",
-            "requestID": "aeddc4a7",
-            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::756680937392:user/c",
-                             "accountId": "756680937392", "accessKeyId": "AKIAEXAMPLE"},
-            "requestParameters": {"snapshotId": "snap-041993b54a9b3af6f",
-                "attributeType": "CREATE_VOLUME_PERMISSION",
-                "createVolumePermission": {"add": {"items": [{"userId": "098797384747"}, {"group": "all"}]}}}
-        })
-    }
-
-    fn findings(raw: &serde_json::Value) -> Vec<Finding> {
-        let record = Record::new(raw).unwrap();
-        let share = evaluate(&record, None, &TrustedAccounts::default()).unwrap();
-        share
-            .targets
-            .iter()
-            .map(|t| Finding::new(&record, &share, t, None))
-            .collect()
-    }
-
-    #[test]
-    fn carries_what_an_analyst_needs() {
-        let raw = share_record();
-        let f = &findings(&raw)[0];
-        let v: serde_json::Value = serde_json::from_str(&f.to_json()).unwrap();
-        assert_eq!(v["@timestamp"], "2024-08-01T12:28:02Z");
-        assert_eq!(v["rule"]["id"], RULE_ID);
-        assert_eq!(v["rule"]["severity"], "low");
-        assert_eq!(v["rule"]["risk_score"], 21);
-        assert_eq!(v["rule"]["threat"]["technique"]["id"], "T1537");
-        assert_eq!(v["rule"]["threat"]["tactic"]["id"], "TA0010");
-        assert_eq!(v["event"]["id"], "6897ff63-d738-445c-9e86-43e5b1f8e12f");
-        assert_eq!(v["event"]["action"], "ModifySnapshotAttribute");
-        assert_eq!(v["event"]["provider"], "ec2.amazonaws.com");
-        assert_eq!(v["event"]["outcome"], "success");
-        assert_eq!(v["cloud"]["account"]["id"], "756680937392");
-        assert_eq!(v["cloud"]["region"], "us-east-1");
-        let ct = &v["aws"]["cloudtrail"];
-        assert_eq!(
-            ct["user_identity"]["arn"],
-            "arn:aws:iam::756680937392:user/c"
-        );
-        assert_eq!(ct["user_identity"]["type"], "IAMUser");
-        assert_eq!(ct["user_identity"]["access_key_id"], "AKIAEXAMPLE");
-        assert_eq!(ct["request_id"], "aeddc4a7");
-        assert_eq!(v["source"]["address"], "203.0.113.7");
-        assert_eq!(v["source"]["ip"], "203.0.113.7");
-        assert_eq!(v["user_agent"]["original"], "aws-cli/2.15");
-        assert_eq!(v["snapshotId"], "snap-041993b54a9b3af6f");
-        assert_eq!(v["attributeType"], "CREATE_VOLUME_PERMISSION");
-        assert_eq!(v["operationType"], "add");
-        assert_eq!(v["userId"], "098797384747");
-        assert_eq!(v["public"], false);
-        assert!(v.get("log").is_none());
-    }
-
-    #[test]
-    fn absent_fields_are_left_out() {
-        let raw = json!({
-            "eventSource": "ec2.amazonaws.com", "eventName": "ModifySnapshotAttribute",
-            "requestParameters": {"createVolumePermission": {"add": {"items": [{"userId": "1"}]}}}
-        });
-        let v: serde_json::Value = serde_json::from_str(&findings(&raw)[0].to_json()).unwrap();
-        for key in [
-            "@timestamp",
-            "source",
-            "user_agent",
-            "snapshotId",
-            "attributeType",
-        ] {
-            assert!(v.get(key).is_none(), "{key} should be absent: {v}");
-        }
-        assert!(v["event"].get("id").is_none());
-        assert!(v["cloud"].get("account").is_none());
-        assert_eq!(v["aws"]["cloudtrail"]["user_identity"], json!({}));
-    }
-
-    #[test]
-    fn service_names_are_an_address_but_not_an_ip() {
-        let mut raw = share_record();
-        raw["sourceIPAddress"] = json!("backup.amazonaws.com");
-        let f = &findings(&raw)[0];
-        let source = f.source.as_ref().unwrap();
-        assert_eq!(source.address, "backup.amazonaws.com");
-        assert_eq!(source.ip, None);
-    }
-
-    #[test]
-    fn ids_are_deterministic_and_distinct_per_target() {
-        let raw = share_record();
-        let a = findings(&raw);
-        let b = findings(&raw);
-        assert_eq!(a[0].finding_id, b[0].finding_id);
-        assert_ne!(a[0].finding_id, a[1].finding_id);
-        // Without eventID the content decides, not the formatting or key order.
-        let mut no_id = share_record();
-        no_id.as_object_mut().unwrap().remove("eventID");
-        let text = serde_json::to_string_pretty(&no_id).unwrap();
-        let reparsed: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(
-            findings(&no_id)[0].finding_id,
-            findings(&reparsed)[0].finding_id
-        );
-        assert_ne!(findings(&no_id)[0].finding_id, a[0].finding_id);
-        let mut other = no_id.clone();
-        other["eventTime"] = json!("2024-08-01T12:28:03Z");
-        assert_ne!(
-            findings(&other)[0].finding_id,
-            findings(&no_id)[0].finding_id
-        );
-    }
-
-    #[test]
-    fn subjects_are_short_and_printable() {
-        let raw = share_record();
-        let f = findings(&raw);
-        assert_eq!(
-            f[0].subject(),
-            "[low] EBS snapshot snap-041993b54a9b3af6f shared with 098797384747"
-        );
-        assert_eq!(
-            f[1].subject(),
-            "[low] EBS snapshot snap-041993b54a9b3af6f made public"
-        );
-        let mut hostile = share_record();
-        hostile["requestParameters"]["snapshotId"] = json!(format!("snap-\n{}", "x".repeat(500)));
-        let s = findings(&hostile)[0].subject();
-        assert!(s.len() < 100 && !s.contains('\n'), "{s}");
-    }
-
-    #[test]
-    fn long_fields_are_clipped_at_a_char_boundary() {
-        let mut raw = share_record();
-        raw["userAgent"] = json!("é".repeat(5000));
-        let f = &findings(&raw)[0];
-        let ua = &f.user_agent.as_ref().unwrap().original;
-        assert!(ua.len() <= MAX_FIELD_BYTES && ua.ends_with("…[truncated]"));
-    }
-
-    #[test]
-    fn attributes_for_filter_policies() {
-        let raw = share_record();
-        let f = findings(&raw);
-        let attrs = f[1].attributes();
-        assert!(attrs.contains(&("severity", "String", "low".to_owned())));
-        assert!(attrs.contains(&("risk_score", "Number", "21".to_owned())));
-        assert!(attrs.contains(&("target_account", "String", "all".to_owned())));
-        assert!(attrs.contains(&("public", "String", "true".to_owned())));
-        assert!(attrs.contains(&("rule_id", "String", RULE_ID.to_owned())));
-        assert!(attrs.contains(&("event_action", "String", EVENT_NAME.to_owned())));
-    }
 }

@@ -3,21 +3,31 @@
 //! The data path, one module a stage:
 //!
 //! ```text
-//! payload ──► trigger ──► source ──► reader ──► rule ──► finding ──► sink
-//! (JSON)      which        S3 object  bytes →    record →  schema,    SNS / stdout
-//!             envelope?    or record  records    targets   ids
+//!            ┌─ EventBridge event ─── record ───────────────────────┐
+//! payload ─► trigger                                                 ▼
+//! (JSON)     └─ S3/SQS/SNS notice ─► source ─► reader ─► record ─► rule ─► finding ─► sink
+//!                                    (bytes)   (gzip,              (detect)  (schema,   (SNS,
+//!                                              split)                         ids)       stdout)
+//! scan PATH... ─ file, stdin, s3:// ─┘
 //! ```
 //!
-//! [`rule`] is a pure function; [`reader`] and [`splitter`] turn bytes into records without I/O
-//! of their own; [`source`] and [`sink`] hold the AWS clients. [`pipeline`] joins a source to a
-//! sink, [`lambda`] and [`cli`] are the two ways in.
+//! - [`trigger`] recognises the envelope of a Lambda payload and turns it into work: records
+//!   to evaluate, objects to read. A new trigger is a new arm there.
+//! - [`source`] gives an object's bytes behind the [`source::ObjectStore`] trait (S3, memory).
+//! - [`reader`] turns bytes (gzip or not) into records, one at a time, in flat memory.
+//! - [`rule`] is the detection: [`rule::detect`] from one record to its findings, and the
+//!   byte-level prefilter that decides which records are worth parsing. A new rule goes there.
+//! - [`finding`] is the schema and the deterministic id; [`sink`] publishes (SNS, stdout)
+//!   behind the [`sink::Sink`] trait. A new output is a new sink.
+//! - [`pipeline`] joins a store to a sink and counts what happened in a [`tally::Tally`];
+//!   [`lambda`] and [`cli`] are the two ways in, [`config`] and [`aws`] set them up, and
+//!   [`metrics`] reports each invocation.
 
 pub mod aws;
 pub mod cli;
 pub mod cloudtrail;
 pub mod config;
 pub mod finding;
-pub mod gzip;
 pub mod lambda;
 pub mod metrics;
 pub mod pipeline;
@@ -25,7 +35,7 @@ pub mod reader;
 pub mod rule;
 pub mod sink;
 pub mod source;
-pub mod splitter;
+pub mod tally;
 pub mod trigger;
 
 /// An error and its chain of causes in one line, each cause once (the SDK and `io::Error`

@@ -2,19 +2,57 @@
 //! CloudWatch Logs turns into metrics without an API call (and without `cloudwatch:*`
 //! permissions).
 
+use std::time::Duration;
+
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::lambda::Summary;
+use crate::tally::Tally;
+use crate::trigger::Trigger;
+
+/// What one invocation did: logged as one line, turned into metrics, returned to direct callers.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub trigger: Trigger,
+    /// Units of work: the invocation, or each SQS message.
+    pub units: usize,
+    pub failed_units: usize,
+    #[serde(flatten)]
+    pub tally: Tally,
+    #[serde(skip)]
+    pub duration: Duration,
+}
+
+impl Summary {
+    /// One log line with what the invocation did.
+    pub fn log(&self) {
+        let t = &self.tally;
+        tracing::info!(
+            trigger = self.trigger.as_str(),
+            units = self.units,
+            failed_units = self.failed_units,
+            objects = t.objects,
+            skipped = t.skipped,
+            records = t.records,
+            findings = t.findings,
+            published = t.published,
+            undelivered = t.undelivered,
+            duration_ms = self.duration.as_millis() as u64,
+            "invocation summary"
+        );
+    }
+}
 
 /// The metrics of one invocation: (name, unit, value).
 fn values(s: &Summary) -> [(&'static str, &'static str, f64); 8] {
+    let t = &s.tally;
     [
-        ("RecordsScanned", "Count", s.records as f64),
-        ("Findings", "Count", s.findings as f64),
-        ("FindingsPublished", "Count", s.published as f64),
-        ("PublishFailures", "Count", s.undelivered as f64),
-        ("ObjectsRead", "Count", s.objects as f64),
-        ("ObjectsSkipped", "Count", s.skipped as f64),
+        ("RecordsScanned", "Count", t.records as f64),
+        ("Findings", "Count", t.findings as f64),
+        ("FindingsPublished", "Count", t.published as f64),
+        ("PublishFailures", "Count", t.undelivered as f64),
+        ("ObjectsRead", "Count", t.objects as f64),
+        ("ObjectsSkipped", "Count", t.skipped as f64),
         ("FailedUnits", "Count", s.failed_units as f64),
         (
             "Duration",
@@ -45,7 +83,7 @@ pub fn emf_line(summary: &Summary, namespace: &str, function: &str, timestamp_ms
         }),
     );
     line.insert("FunctionName".into(), json!(function));
-    line.insert("Trigger".into(), json!(summary.trigger));
+    line.insert("Trigger".into(), json!(summary.trigger.as_str()));
     for (name, _, value) in values {
         line.insert(name.into(), json!(value));
     }
@@ -55,18 +93,20 @@ pub fn emf_line(summary: &Summary, namespace: &str, function: &str, timestamp_ms
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn one_line_with_every_metric_declared_and_valued() {
         let summary = Summary {
-            trigger: "sqs",
-            records: 892,
-            findings: 5,
-            published: 4,
-            undelivered: 1,
-            objects: 2,
-            skipped: 1,
+            trigger: Trigger::Sqs,
+            tally: Tally {
+                records: 892,
+                findings: 5,
+                published: 4,
+                undelivered: 1,
+                objects: 2,
+                skipped: 1,
+                ..Tally::default()
+            },
             failed_units: 1,
             duration: Duration::from_millis(1500),
             ..Summary::default()

@@ -1,9 +1,11 @@
-//! Joins the stages: a record or a byte stream in, findings out to a [`Sink`].
+//! Joins the stages: a record, a byte stream or a stored object in, findings out to a
+//! [`Sink`], and a [`Tally`] of what happened. The Lambda function and `scan` both work
+//! through here, so an object is skipped, opened and read the same way on either path.
 //!
 //! Reading is synchronous (inflate, split, parse) and runs on a blocking thread, while the
 //! async side publishes findings as they arrive through a small bounded channel. Memory stays
-//! flat however many findings an object holds, and the SDK keeps streaming the next bytes of an
-//! S3 object while the previous ones are inflated.
+//! flat however many findings an object holds, and the store keeps streaming the next bytes of
+//! an object while the previous ones are inflated.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -12,60 +14,27 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::cloudtrail::Record;
+use crate::config::Settings;
 use crate::finding::Finding;
-use crate::reader::{self, Limits, Progress, ReadError, ScanOptions, ScanReport};
-use crate::rule::{self, TrustedAccounts};
-use crate::sink::{PublishError, Sink, BATCH_ENTRIES};
+use crate::reader::{self, Progress, ReadError, ScanOptions, ScanReport};
+use crate::rule;
+use crate::sink::{Sink, BATCH_ENTRIES};
+use crate::source::{ObjectRef, ObjectStore};
+use crate::tally::Tally;
 
-/// The rule's settings, shared by every task.
-#[derive(Debug, Clone, Default)]
-pub struct Settings {
-    pub trusted: TrustedAccounts,
-    pub limits: Limits,
-}
-
-/// What became of one record or stream.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub scan: ScanReport,
-    pub published: usize,
-    pub publish_error: Option<PublishError>,
-}
-
-impl Outcome {
-    /// Whether everything was read and every finding delivered.
-    pub fn is_clean(&self) -> bool {
-        self.scan.is_clean() && self.publish_error.is_none()
-    }
-
-    /// Findings that were found but not delivered.
-    pub fn undelivered(&self) -> usize {
-        self.publish_error.as_ref().map_or(0, |e| e.failed)
-    }
-
-    /// Everything that went wrong, in one line.
-    pub fn error_summary(&self) -> Option<String> {
-        let parts: Vec<String> = self
-            .publish_error
-            .iter()
-            .map(ToString::to_string)
-            .chain(self.scan.error_summary())
-            .collect();
-        (!parts.is_empty()).then(|| parts.join("; "))
-    }
-}
-
-/// A sink and the rule's settings.
+/// A sink, an object store (when a trigger or an input names objects) and the rule's settings.
 #[derive(Debug)]
-pub struct Pipeline<S> {
+pub struct Pipeline<S, T> {
     sink: S,
+    store: Option<T>,
     settings: Arc<Settings>,
 }
 
-impl<S: Sink> Pipeline<S> {
-    pub fn new(sink: S, settings: Settings) -> Self {
+impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
+    pub fn new(sink: S, store: Option<T>, settings: Settings) -> Self {
         Pipeline {
             sink,
+            store,
             settings: Arc::new(settings),
         }
     }
@@ -74,45 +43,77 @@ impl<S: Sink> Pipeline<S> {
         &self.sink
     }
 
+    pub fn store(&self) -> Option<&T> {
+        self.store.as_ref()
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
 
     /// Evaluates one record (from an EventBridge event) and publishes its findings.
-    pub async fn record(&self, record: &Value, envelope_account: Option<&str>) -> Outcome {
-        let mut outcome = Outcome::default();
-        outcome.scan.records = 1;
+    pub async fn record(&self, record: &Value, envelope_account: Option<&str>) -> Tally {
+        let mut tally = Tally {
+            records: 1,
+            ..Tally::default()
+        };
         // Triggers hand over JSON objects only; anything else holds no record.
         let Some(view) = Record::new(record) else {
-            return outcome;
+            return tally;
         };
-        let findings: Vec<Finding> =
-            rule::evaluate(&view, envelope_account, &self.settings.trusted)
-                .map(|share| {
-                    share
-                        .targets
-                        .iter()
-                        .map(|t| Finding::new(&view, &share, t, None))
-                        .collect()
-                })
-                .unwrap_or_default();
-        outcome.scan.candidates = u64::from(view.event_name == Some(rule::EVENT_NAME));
-        outcome.scan.findings = findings.len() as u64;
+        let findings = rule::detect(&view, envelope_account, &self.settings.trusted, None);
+        tally.findings = findings.len() as u64;
         if !findings.is_empty() {
-            self.deliver(findings, &mut outcome).await;
+            self.deliver(findings, &mut tally).await;
         }
-        outcome
+        tally
+    }
+
+    /// Skips, opens and reads one stored object. `progress`, if given, is updated as the
+    /// reading goes.
+    pub async fn object(&self, object: &ObjectRef, progress: Option<Arc<Progress>>) -> Tally {
+        let mut tally = Tally::default();
+        if let Some(reason) = object.skip_reason() {
+            tracing::info!(object = %object, "skipped: {reason}");
+            tally.skipped = 1;
+            return tally;
+        }
+        tally.objects = 1;
+        let Some(store) = &self.store else {
+            tally.input_errors = 1;
+            tally.error(format!("{object}: no object store configured"));
+            return tally;
+        };
+        let opened = match store.open(object).await {
+            Ok(opened) => opened,
+            Err(e) => {
+                tracing::error!(object = %object, failure = ?e.failure, "{e}");
+                tally.input_errors = 1;
+                tally.error(e.to_string());
+                return tally;
+            }
+        };
+        let name = opened.object.to_string();
+        let mut read = self
+            .stream(opened.body, &name, opened.object.url(), progress)
+            .await;
+        if read.records == 0 && read.is_clean() {
+            tracing::info!(object = %name, "no records in the object");
+        }
+        read.objects = 0;
+        tally.add(read);
+        tally
     }
 
     /// Reads `input` to the end on a blocking thread, publishing findings as they are found.
-    /// `origin` names the input in findings and errors; `progress`, if given, is updated as
-    /// the reading goes.
+    /// `name` names the input in errors, `origin` in findings (`log.file.path`).
     pub async fn stream<R: Read + Send + 'static>(
         &self,
         input: R,
+        name: &str,
         origin: String,
         progress: Option<Arc<Progress>>,
-    ) -> Outcome {
+    ) -> Tally {
         let (tx, mut rx) = mpsc::channel::<Finding>(4 * BATCH_ENTRIES);
         let settings = Arc::clone(&self.settings);
         let reading = tokio::task::spawn_blocking(move || {
@@ -127,35 +128,49 @@ impl<S: Sink> Pipeline<S> {
                 let _ = tx.blocking_send(finding);
             })
         });
-        let mut outcome = Outcome::default();
+        let mut tally = Tally {
+            objects: 1,
+            ..Tally::default()
+        };
         let mut batch = Vec::with_capacity(BATCH_ENTRIES);
         while rx.recv_many(&mut batch, BATCH_ENTRIES).await > 0 {
-            self.deliver(std::mem::take(&mut batch), &mut outcome).await;
+            self.deliver(std::mem::take(&mut batch), &mut tally).await;
         }
-        outcome.scan = reading.await.unwrap_or_else(|e| ScanReport {
-            fatal: Some(ReadError::Io {
-                offset: 0,
-                source: std::io::Error::other(format!("the reader thread failed: {e}")),
-            }),
+        let report = reading.await.unwrap_or_else(|e| ScanReport {
+            fatal: Some(ReadError::Panic(match e.try_into_panic() {
+                Ok(panic) => panic_message(&*panic),
+                Err(e) => e.to_string(),
+            })),
             ..ScanReport::default()
         });
-        outcome
+        tally.bytes = report.bytes;
+        tally.records = report.records;
+        tally.findings = report.findings;
+        if let Some(error) = report.error_summary() {
+            tracing::error!(input = name, "{error}");
+            tally.input_errors = 1;
+            tally.error(format!("{name}: {error}"));
+        }
+        tally
     }
 
-    async fn deliver(&self, findings: Vec<Finding>, outcome: &mut Outcome) {
+    async fn deliver(&self, findings: Vec<Finding>, tally: &mut Tally) {
         match self.sink.publish(findings).await {
-            Ok(n) => outcome.published += n,
+            Ok(n) => tally.published += n as u64,
             Err(e) => {
-                outcome.published += e.attempted - e.failed;
-                outcome.publish_error = Some(match outcome.publish_error.take() {
-                    None => e,
-                    Some(prev) => PublishError {
-                        attempted: prev.attempted + e.attempted,
-                        failed: prev.failed + e.failed,
-                        reason: e.reason,
-                    },
-                });
+                tally.published += (e.attempted - e.failed) as u64;
+                tally.undelivered += e.failed as u64;
+                tally.error(e.to_string());
             }
         }
     }
+}
+
+/// The message a panic carried, if it was text.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }

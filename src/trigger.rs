@@ -16,9 +16,61 @@
 //! Anything else is reported as unrecognised: the handler logs it and ends successfully,
 //! since delivering it again could not help.
 
+use serde::Serialize;
 use serde_json::Value;
 
+use crate::cloudtrail;
 use crate::source::{decode_key, ObjectRef};
+
+/// The outer envelope of an invocation: how the work arrived. Named in logs, in the summary
+/// and as the `Trigger` of the metrics; an SQS batch also decides the shape of the answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Trigger {
+    /// An SQS batch: the answer names the failed messages (`batchItemFailures`).
+    Sqs,
+    /// EventBridge "AWS API Call via CloudTrail" (or another "... via CloudTrail" type).
+    EventbridgeCloudtrail,
+    /// EventBridge "Object Created" from S3.
+    EventbridgeS3,
+    /// An SNS notification delivered to the function.
+    Sns,
+    /// An S3 event notification.
+    S3,
+    /// The `s3:TestEvent` of a new notification configuration.
+    S3Test,
+    /// CloudTrail's own SNS delivery notice.
+    CloudtrailSns,
+    /// `{"Records": [...]}` of CloudTrail records, given directly.
+    CloudtrailRecords,
+    /// A bare CloudTrail record, given directly.
+    CloudtrailRecord,
+    /// Nothing we know.
+    #[default]
+    Unrecognised,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Sqs => "sqs",
+            Trigger::EventbridgeCloudtrail => "eventbridge-cloudtrail",
+            Trigger::EventbridgeS3 => "eventbridge-s3",
+            Trigger::Sns => "sns",
+            Trigger::S3 => "s3",
+            Trigger::S3Test => "s3-test",
+            Trigger::CloudtrailSns => "cloudtrail-sns",
+            Trigger::CloudtrailRecords => "cloudtrail-records",
+            Trigger::CloudtrailRecord => "cloudtrail-record",
+            Trigger::Unrecognised => "unrecognised",
+        }
+    }
+}
+
+impl Serialize for Trigger {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 /// One thing to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,10 +97,8 @@ pub struct Unit {
 /// A classified payload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invocation {
-    /// Short name of the outer envelope, for logs and metrics.
-    pub trigger: &'static str,
-    /// Whether the response must be an SQS batch response.
-    pub sqs: bool,
+    /// The outer envelope; [`Trigger::Sqs`] means the answer is an SQS batch response.
+    pub trigger: Trigger,
     pub units: Vec<Unit>,
 }
 
@@ -75,16 +125,14 @@ pub fn classify(payload: Value) -> Invocation {
             })
             .collect();
         return Invocation {
-            trigger: "sqs",
-            sqs: true,
+            trigger: Trigger::Sqs,
             units,
         };
     }
     let (trigger, work) =
-        work(payload, 0).unwrap_or_else(|why| ("unrecognised", vec![Work::Skip(why)]));
+        work(payload, 0).unwrap_or_else(|why| (Trigger::Unrecognised, vec![Work::Skip(why)]));
     Invocation {
         trigger,
-        sqs: false,
         units: vec![Unit {
             message_id: None,
             work,
@@ -115,7 +163,7 @@ fn sqs_messages(payload: &Value) -> Option<Vec<(String, Option<String>)>> {
 }
 
 /// The work in one (possibly nested) envelope, and the envelope's name.
-fn work(payload: Value, depth: usize) -> Result<(&'static str, Vec<Work>), String> {
+fn work(payload: Value, depth: usize) -> Result<(Trigger, Vec<Work>), String> {
     if depth > MAX_NESTING {
         return Err("envelopes nested too deep".to_owned());
     }
@@ -133,14 +181,14 @@ fn work(payload: Value, depth: usize) -> Result<(&'static str, Vec<Work>), Strin
             .get("source")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if detail_type.ends_with("via CloudTrail") {
+        if cloudtrail::is_cloudtrail_detail_type(&detail_type) {
             let account = map
                 .get("account")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
             return match map.remove("detail") {
                 Some(record @ Value::Object(_)) => Ok((
-                    "eventbridge-cloudtrail",
+                    Trigger::EventbridgeCloudtrail,
                     vec![Work::Record { record, account }],
                 )),
                 _ => Err(format!(
@@ -150,7 +198,8 @@ fn work(payload: Value, depth: usize) -> Result<(&'static str, Vec<Work>), Strin
         }
         if detail_type == "Object Created" && source == "aws.s3" {
             let detail = map.get("detail").unwrap_or(&Value::Null);
-            return eventbridge_object(detail).map(|o| ("eventbridge-s3", vec![Work::Object(o)]));
+            return eventbridge_object(detail)
+                .map(|o| (Trigger::EventbridgeS3, vec![Work::Object(o)]));
         }
         return Err(format!(
             "EventBridge event of detail-type \"{detail_type}\" from \"{source}\" is not handled"
@@ -160,7 +209,7 @@ fn work(payload: Value, depth: usize) -> Result<(&'static str, Vec<Work>), Strin
     // SNS notification wrapped in SQS (not raw delivery): {"Type": "Notification", "Message": ...}.
     if map.get("Type").and_then(Value::as_str) == Some("Notification") {
         if let Some(message) = map.get("Message").and_then(Value::as_str) {
-            return nested(message, depth).map(|(_, w)| ("sns", w));
+            return nested(message, depth).map(|(_, w)| (Trigger::Sns, w));
         }
     }
 
@@ -177,10 +226,10 @@ fn work(payload: Value, depth: usize) -> Result<(&'static str, Vec<Work>), Strin
                     None => all.push(Work::Skip("SNS record without a Message".to_owned())),
                 }
             }
-            return Ok(("sns", all));
+            return Ok((Trigger::Sns, all));
         }
         if first.get("eventSource").and_then(Value::as_str) == Some("aws:s3") {
-            return Ok(("s3", records.iter().map(s3_record).collect()));
+            return Ok((Trigger::S3, records.iter().map(s3_record).collect()));
         }
         // CloudTrail records, given directly: one odd item must not hide the others.
         if records.iter().any(|r| r.get("eventName").is_some()) {
@@ -191,7 +240,7 @@ fn work(payload: Value, depth: usize) -> Result<(&'static str, Vec<Work>), Strin
                     account: None,
                 })
                 .collect();
-            return Ok(("cloudtrail-records", all));
+            return Ok((Trigger::CloudtrailRecords, all));
         }
         return Err("a \"Records\" payload that is neither SQS, SNS, S3 nor CloudTrail".to_owned());
     }
@@ -206,12 +255,12 @@ fn work(payload: Value, depth: usize) -> Result<(&'static str, Vec<Work>), Strin
             .filter_map(Value::as_str)
             .map(|key| Work::Object(ObjectRef::new(bucket, key)))
             .collect();
-        return Ok(("cloudtrail-sns", objects));
+        return Ok((Trigger::CloudtrailSns, objects));
     }
 
     if map.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         return Ok((
-            "s3-test",
+            Trigger::S3Test,
             vec![Work::Skip(
                 "the s3:TestEvent S3 sends when a notification is configured".to_owned(),
             )],
@@ -221,7 +270,7 @@ fn work(payload: Value, depth: usize) -> Result<(&'static str, Vec<Work>), Strin
     // A bare CloudTrail record (direct invocation, `cargo lambda invoke` with a record).
     if map.contains_key("eventName") && map.contains_key("eventSource") {
         return Ok((
-            "cloudtrail-record",
+            Trigger::CloudtrailRecord,
             vec![Work::Record {
                 record: Value::Object(map),
                 account: None,
@@ -235,7 +284,7 @@ fn work(payload: Value, depth: usize) -> Result<(&'static str, Vec<Work>), Strin
 }
 
 /// A payload carried as a JSON string (SNS `Message`).
-fn nested(message: &str, depth: usize) -> Result<(&'static str, Vec<Work>), String> {
+fn nested(message: &str, depth: usize) -> Result<(Trigger, Vec<Work>), String> {
     match serde_json::from_str::<Value>(message) {
         Ok(inner) => work(inner, depth + 1),
         Err(_) => Err(format!("SNS message is not JSON: {}", preview(message))),

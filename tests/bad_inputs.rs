@@ -16,12 +16,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
 use serde_json::Value;
+use snapshot_share_detector::config::Settings;
 use snapshot_share_detector::finding::{Finding, MAX_FIELD_BYTES};
-use snapshot_share_detector::lambda::Handler;
-use snapshot_share_detector::pipeline::{Pipeline, Settings};
+use snapshot_share_detector::lambda::{Handler, Response};
+use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::reader::{scan, Limits, ScanOptions};
 use snapshot_share_detector::rule::TrustedAccounts;
 use snapshot_share_detector::sink::Memory;
+use snapshot_share_detector::source::MemoryStore;
 use snapshot_share_detector::trigger::{self, Work};
 
 const DIR: &str = "tests/fixtures/bad";
@@ -193,7 +195,7 @@ fn run_lambda(bytes: &[u8], each: Option<FindingCheck>) -> Result<Actual, String
         serde_json::from_slice(bytes).map_err(|e| format!("not a JSON payload: {e}"))?;
     let invocation = trigger::classify(payload.clone());
     let mut actual = Actual {
-        trigger: Some(invocation.trigger),
+        trigger: Some(invocation.trigger.as_str()),
         skips: invocation
             .units
             .iter()
@@ -205,11 +207,8 @@ fn run_lambda(bytes: &[u8], each: Option<FindingCheck>) -> Result<Actual, String
             .collect(),
         ..Actual::default()
     };
-    let handler = Handler::new(
-        Pipeline::new(Memory::default(), Settings::default()),
-        None,
-        4,
-    );
+    let pipeline = Pipeline::new(Memory::default(), None::<MemoryStore>, Settings::default());
+    let handler = Handler::new(pipeline, 4);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -218,35 +217,36 @@ fn run_lambda(bytes: &[u8], each: Option<FindingCheck>) -> Result<Actual, String
     let findings = handler.pipeline().sink().take();
     let mut problems = Vec::new();
     match &response {
-        Ok(value) if invocation.sqs => {
-            if value["batchItemFailures"] != Value::Array(Vec::new()) {
-                problems.push(format!("batchItemFailures not empty: {value}"));
+        Ok(Response::Batch(batch)) => {
+            if !batch.batch_item_failures.is_empty() {
+                problems.push(format!("batchItemFailures not empty: {batch:?}"));
             }
         }
-        Ok(_) => {}
+        Ok(Response::Summary(_)) => {}
         Err(e) => problems.push(format!("invocation failed: {e}")),
     }
-    if summary.failed_units != 0 || !summary.errors.is_empty() {
-        problems.push(format!("unit errors: {:?}", summary.errors));
+    let tally = &summary.tally;
+    if summary.failed_units != 0 || !tally.errors.is_empty() {
+        problems.push(format!("unit errors: {:?}", tally.errors));
     }
-    if summary.skipped != actual.skips.len() {
+    if tally.skipped != actual.skips.len() as u64 {
         problems.push(format!(
             "summary.skipped {} but classify gave {} skips",
-            summary.skipped,
+            tally.skipped,
             actual.skips.len()
         ));
     }
-    if summary.published != findings.len() {
+    if tally.published != findings.len() as u64 {
         problems.push(format!(
             "published {} but the sink holds {}",
-            summary.published,
+            tally.published,
             findings.len()
         ));
     }
     if !problems.is_empty() {
         return Err(problems.join("; "));
     }
-    actual.findings_reported = summary.findings;
+    actual.findings_reported = tally.findings;
     for f in &findings {
         if let (Some(check), None) = (each, &actual.each_failure) {
             actual.each_failure = check(f).err();

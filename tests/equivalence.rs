@@ -42,10 +42,8 @@ fn plain(bytes: &[u8]) -> Vec<String> {
     for value in serde_json::Deserializer::from_slice(data).into_iter::<Value>() {
         let value = value.expect("the inputs compared here are valid JSON");
         for_each_record(&value, &mut |record, account| {
-            if let Some(share) = rule::evaluate(&record, account, &trusted) {
-                for target in &share.targets {
-                    out.push(Finding::new(&record, &share, target, None).to_json());
-                }
+            for finding in rule::detect(&record, account, &trusted, None) {
+                out.push(finding.to_json());
             }
         });
     }

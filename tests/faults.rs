@@ -22,17 +22,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_sns::config::retry::{RetryConfig, RetryPartition};
-use aws_sdk_sns::config::timeout::TimeoutConfig;
-use common::{clients, json_file, moto, receive, sdk_config, topic, unique, Clients, Received};
+use common::{
+    clients, handle, json_file, moto, receive, sdk_config, topic, unique, Clients, Received,
+};
 use common::{Moto, Topic};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::{json, Value};
-use snapshot_share_detector::lambda::{Handler, Summary};
-use snapshot_share_detector::pipeline::{Pipeline, Settings};
+use snapshot_share_detector::aws::{self, ClientSettings, Timeouts};
+use snapshot_share_detector::config::Settings;
+use snapshot_share_detector::lambda::Handler;
+use snapshot_share_detector::metrics::Summary;
+use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::sink::{Memory, SnsSink};
-use snapshot_share_detector::source::S3Source;
+use snapshot_share_detector::source::S3Store;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -605,40 +608,22 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> i
 // ---------------------------------------------------------------------------------------------
 // The function under test, its clients going through the proxy.
 
-/// The function's S3 and SNS clients, pointed at the proxy: production's timeouts, shorter,
-/// the SDK's standard retries (3 attempts) with short backoffs, and a retry partition of
-/// their own so that the retry quota of one test is not spent by another.
+/// The function's S3 and SNS clients, pointed at the proxy, built as production builds them
+/// (`aws::clients`: the SDK's standard retries, 3 attempts) with shorter timeouts, and a retry
+/// quota of their own so that one test's failures do not throttle another's retries.
 async fn function_clients(endpoint: &str) -> (aws_sdk_s3::Client, aws_sdk_sns::Client) {
-    let sdk = sdk_config(endpoint).await;
-    let retry = RetryConfig::standard()
-        .with_max_attempts(MAX_ATTEMPTS as u32)
-        .with_initial_backoff(Duration::from_millis(20))
-        .with_max_backoff(Duration::from_millis(100));
-    let s3 = aws_sdk_s3::config::Builder::from(&sdk)
-        .force_path_style(true)
-        .retry_config(retry.clone())
-        .retry_partition(RetryPartition::new(unique("faults-s3")))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .build(),
-        )
-        .build();
-    let sns = aws_sdk_sns::config::Builder::from(&sdk)
-        .retry_config(retry)
-        .retry_partition(RetryPartition::new(unique("faults-sns")))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                .operation_timeout(Duration::from_secs(15))
-                .build(),
-        )
-        .build();
-    (
-        aws_sdk_s3::Client::from_conf(s3),
-        aws_sdk_sns::Client::from_conf(sns),
-    )
+    let settings = ClientSettings {
+        s3_force_path_style: true,
+        sns_region: None,
+        endpoint_url: Some(endpoint.to_owned()),
+        timeouts: Timeouts {
+            connect: Duration::from_secs(1),
+            publish_attempt: ATTEMPT_TIMEOUT,
+            publish: Duration::from_secs(15),
+        },
+        retry_partition: Some(unique("faults")),
+    };
+    aws::clients_from(&sdk_config(endpoint).await, &settings)
 }
 
 struct Env {
@@ -647,9 +632,9 @@ struct Env {
     topic: Topic,
     proxy: Proxy,
     /// The function: S3 and SNS through the proxy.
-    handler: Handler<SnsSink>,
+    handler: Handler<SnsSink, S3Store>,
     /// The same function with an in-memory sink and S3 straight from moto: the clean run.
-    reference: Handler<Memory>,
+    reference: Handler<Memory, S3Store>,
 }
 
 async fn setup() -> Option<Env> {
@@ -658,14 +643,14 @@ async fn setup() -> Option<Env> {
     let topic = topic(&c, false).await;
     let proxy = Proxy::start(moto.endpoint.trim_start_matches("http://")).await;
     let (s3, sns) = function_clients(&proxy.endpoint).await;
+    let sink = SnsSink::new(sns, &topic.arn);
     let handler = Handler::new(
-        Pipeline::new(SnsSink::new(sns, &topic.arn), Settings::default()),
-        Some(S3Source::new(s3)),
+        Pipeline::new(sink, Some(S3Store::new(s3)), Settings::default()),
         4,
     );
+    let store = S3Store::new(c.s3.clone());
     let reference = Handler::new(
-        Pipeline::new(Memory::default(), Settings::default()),
-        Some(S3Source::new(c.s3.clone())),
+        Pipeline::new(Memory::default(), Some(store), Settings::default()),
         4,
     );
     Some(Env {
@@ -757,8 +742,8 @@ fn many_targets_event(tag: u64) -> Value {
 
 fn assert_summary(label: &str, s: &Summary, published: usize, undelivered: usize) {
     assert_eq!(
-        (s.findings, s.published, s.undelivered),
-        (TARGETS as u64, published, undelivered),
+        (s.tally.findings, s.tally.published, s.tally.undelivered),
+        (TARGETS as u64, published as u64, undelivered as u64),
         "{label}: {s:?}"
     );
 }
@@ -772,7 +757,7 @@ async fn transient_publish_fault(label: &str, fault: Fault, times: usize, publis
     assert_eq!(reference.len(), TARGETS);
     env.proxy.inject(Kind::Publish, None, fault, Some(times));
     let started = Instant::now();
-    let (response, summary) = env.handler.handle(event).await;
+    let (response, summary) = handle(&env.handler, event).await;
     eprintln!("[faults] {label}: handled in {:?}", started.elapsed());
     assert!(response.is_ok(), "{label}: {response:?}");
     assert_summary(label, &summary, TARGETS, 0);
@@ -801,7 +786,7 @@ async fn persistent_publish_fault(
     let reference = env.reference_ids(&event).await;
     env.proxy.inject(Kind::Publish, None, fault, None);
     let started = Instant::now();
-    let (response, summary) = env.handler.handle(event.clone()).await;
+    let (response, summary) = handle(&env.handler, event.clone()).await;
     let error = response.unwrap_err().to_string();
     eprintln!(
         "[faults] {label}: failed in {:?}: {error}",
@@ -829,7 +814,7 @@ async fn persistent_publish_fault(
     );
 
     env.proxy.clear();
-    let (response, summary) = env.handler.handle(event).await;
+    let (response, summary) = handle(&env.handler, event).await;
     assert!(response.is_ok(), "{label}, retry: {response:?}");
     assert_summary(label, &summary, TARGETS, 0);
 
@@ -989,7 +974,7 @@ async fn an_answer_lost_after_delivery_duplicates_with_the_same_finding_id() {
     let reference = env.reference_ids(&event).await;
     env.proxy
         .inject(Kind::Publish, None, Fault::ResetAfterDelivery, Some(1));
-    let (response, summary) = env.handler.handle(event).await;
+    let (response, summary) = handle(&env.handler, event).await;
     assert!(response.is_ok(), "{response:?}");
     assert_summary(label, &summary, TARGETS, 0);
     assert_eq!(env.proxy.requests(Kind::Publish), 3);
@@ -1114,7 +1099,7 @@ async fn object_fault(
     let (b_message, b_key, b_size) = refs[1];
     env.proxy
         .inject(Kind::GetObject, Some("/b.json.gz"), fault(b_size), times);
-    let (response, summary) = env.handler.handle(batch).await;
+    let (response, summary) = handle(&env.handler, batch).await;
     let response = response.expect("an SQS invocation answers with its failures");
     assert_eq!(env.proxy.gets("/a.json.gz"), 1, "{label}");
     assert_eq!(env.proxy.gets("/c.json.gz"), 1, "{label}");
@@ -1131,8 +1116,13 @@ async fn object_fault(
             "{label}"
         );
         assert_eq!((summary.units, summary.failed_units), (3, 1), "{label}");
-        assert_eq!(summary.errors.len(), 1, "{label}: {:?}", summary.errors);
-        let error = &summary.errors[0];
+        assert_eq!(
+            summary.tally.errors.len(),
+            1,
+            "{label}: {:?}",
+            summary.tally.errors
+        );
+        let error = &summary.tally.errors[0];
         eprintln!("[faults] {label}: {error}");
         assert!(
             error.starts_with(&format!("s3://{bucket}/{b_key} ")),
@@ -1141,23 +1131,31 @@ async fn object_fault(
         for part in e.reason {
             assert!(error.contains(part), "{label}: {part:?} not in {error}");
         }
-        assert_eq!(summary.published, 4 + e.published_of_b, "{label}");
+        assert_eq!(
+            summary.tally.published,
+            4 + e.published_of_b as u64,
+            "{label}"
+        );
 
         // SQS delivers `b`'s message again; the fault is gone.
         env.proxy.clear();
         let again = sqs_batch(&bucket, &refs[1..2]);
-        let (response, summary) = env.handler.handle(again).await;
+        let (response, summary) = handle(&env.handler, again).await;
         assert_eq!(
             response.unwrap(),
             json!({"batchItemFailures": []}),
             "{label}"
         );
-        assert_eq!(summary.published, 2, "{label}");
+        assert_eq!(summary.tally.published, 2, "{label}");
         expected_total += e.published_of_b;
     } else {
         assert_eq!(response, json!({"batchItemFailures": []}), "{label}");
-        assert!(summary.errors.is_empty(), "{label}: {:?}", summary.errors);
-        assert_eq!(summary.published, 6, "{label}");
+        assert!(
+            summary.tally.errors.is_empty(),
+            "{label}: {:?}",
+            summary.tally.errors
+        );
+        assert_eq!(summary.tally.published, 6, "{label}");
     }
     let got = receive(&env.c, &env.topic, expected_total).await;
     assert_eq!(got.len(), expected_total, "{label}");

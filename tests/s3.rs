@@ -7,15 +7,16 @@ mod common;
 use std::io::Write;
 
 use aws_sdk_s3::primitives::ByteStream;
-use common::{clients, json_file, moto, receive, topic, unique, Clients, Topic};
+use common::{clients, handle, json_file, moto, receive, topic, unique, Clients, Topic};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::{json, Value};
+use snapshot_share_detector::config::Settings;
 use snapshot_share_detector::lambda::Handler;
-use snapshot_share_detector::pipeline::{Pipeline, Settings};
+use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::reader::Limits;
 use snapshot_share_detector::sink::SnsSink;
-use snapshot_share_detector::source::S3Source;
+use snapshot_share_detector::source::S3Store;
 
 const ENVELOPES: &str = "tests/fixtures/envelopes";
 
@@ -35,13 +36,10 @@ async fn setup() -> Option<Env> {
 }
 
 impl Env {
-    fn handler(&self, settings: Settings) -> Handler<SnsSink> {
+    fn handler(&self, settings: Settings) -> Handler<SnsSink, S3Store> {
         let sink = SnsSink::new(self.c.sns.clone(), &self.topic.arn);
-        Handler::new(
-            Pipeline::new(sink, settings),
-            Some(S3Source::new(self.c.s3.clone())),
-            4,
-        )
+        let store = S3Store::new(self.c.s3.clone());
+        Handler::new(Pipeline::new(sink, Some(store), settings), 4)
     }
 
     async fn put(&self, key: &str, body: Vec<u8>) -> u64 {
@@ -175,11 +173,15 @@ async fn every_delivery_path_publishes_the_findings_of_the_object() {
         records.insert(20, share(&format!("path-{i}"), "111122223333"));
         let size = env.put(&key, log_gz(&records)).await;
         let payload = envelope(file, &env.bucket, &key, size);
-        let (response, summary) = h.handle(payload).await;
+        let (response, summary) = handle(&h, payload).await;
         let response = response.unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert_eq!(summary.trigger, *trigger, "{file}");
+        assert_eq!(summary.trigger.as_str(), *trigger, "{file}");
         assert_eq!(
-            (summary.objects, summary.records, summary.findings),
+            (
+                summary.tally.objects,
+                summary.tally.records,
+                summary.tally.findings
+            ),
             (1, 51, 1),
             "{file}"
         );
@@ -219,10 +221,14 @@ async fn cloudtrail_delivery_notice_with_several_keys() {
     ));
     payload["s3Bucket"] = json!(env.bucket);
     payload["s3ObjectKey"] = json!(keys);
-    let (response, summary) = h.handle(payload).await;
+    let (response, summary) = handle(&h, payload).await;
     assert!(response.is_ok(), "{response:?}");
     assert_eq!(
-        (summary.objects, summary.findings, summary.published),
+        (
+            summary.tally.objects,
+            summary.tally.findings,
+            summary.tally.published
+        ),
         (3, 3, 3)
     );
     assert_eq!(receive(&env.c, &env.topic, 3).await.len(), 3);
@@ -252,14 +258,14 @@ async fn one_missing_object_in_an_sqs_batch_fails_only_its_message() {
     second["body"] = json!(serde_json::to_string(&body).unwrap());
     batch["Records"].as_array_mut().unwrap().push(second);
 
-    let (response, summary) = h.handle(batch).await;
+    let (response, summary) = handle(&h, batch).await;
     let response = response.unwrap();
     assert_eq!(
         response,
         json!({"batchItemFailures": [{"itemIdentifier": "missing-object-message"}]})
     );
     assert_eq!(summary.failed_units, 1);
-    let error = summary.errors.join("; ");
+    let error = summary.tally.errors.join("; ");
     assert!(
         error.contains(&format!("s3://{}/{missing}", env.bucket)),
         "{error}"
@@ -288,9 +294,9 @@ async fn encoded_keys_are_decoded() {
         .unwrap()
         .to_owned();
     assert!(raw_key.contains("my+logs") && raw_key.contains("c%2B%2B") && raw_key.contains("%3A"));
-    let (response, summary) = h.handle(payload).await;
+    let (response, summary) = handle(&h, payload).await;
     assert!(response.is_ok(), "{response:?}");
-    assert_eq!(summary.findings, 1);
+    assert_eq!(summary.tally.findings, 1);
     let got = receive(&env.c, &env.topic, 1).await;
     assert_eq!(
         got[0].finding.log.as_ref().unwrap().file.path,
@@ -310,9 +316,9 @@ async fn eventbridge_keys_are_tried_as_given_then_decoded() {
         let file = "eventbridge-s3-object-created_powertools-python_s3EventBridgeNotificationObjectCreatedEvent.json";
         let mut payload = envelope(file, &env.bucket, &key, size);
         payload["detail"]["object"]["key"] = json!(given);
-        let (response, summary) = h.handle(payload).await;
+        let (response, summary) = handle(&h, payload).await;
         assert!(response.is_ok(), "{given}: {response:?}");
-        assert_eq!(summary.findings, 1, "{given}");
+        assert_eq!(summary.tally.findings, 1, "{given}");
     }
     assert_eq!(receive(&env.c, &env.topic, 2).await.len(), 2);
 }
@@ -335,9 +341,13 @@ async fn what_is_not_a_log_file_is_skipped_without_error() {
     env.put(&empty, Vec::new()).await;
     let file = "s3-notification_powertools-python_s3Event.json";
     for (key, size) in [(&digest, 100), (&insight, 100), (&folder, 0), (&empty, 0)] {
-        let (response, summary) = h.handle(envelope(file, &env.bucket, key, size)).await;
+        let (response, summary) = handle(&h, envelope(file, &env.bucket, key, size)).await;
         assert!(response.is_ok(), "{key}: {response:?}");
-        assert_eq!((summary.skipped, summary.findings), (1, 0), "{key}");
+        assert_eq!(
+            (summary.tally.skipped, summary.tally.findings),
+            (1, 0),
+            "{key}"
+        );
     }
     // An empty object whose notification does not say its size is read and holds nothing.
     let payload = {
@@ -348,26 +358,33 @@ async fn what_is_not_a_log_file_is_skipped_without_error() {
             .remove("size");
         p
     };
-    let (response, summary) = h.handle(payload).await;
+    let (response, summary) = handle(&h, payload).await;
     assert!(response.is_ok(), "{response:?}");
     assert_eq!(
-        (summary.objects, summary.records, summary.findings),
+        (
+            summary.tally.objects,
+            summary.tally.records,
+            summary.tally.findings
+        ),
         (1, 0, 0)
     );
     // The test event S3 sends when a notification is set up, alone and inside SQS.
     let test_event = json_file(&format!(
         "{ENVELOPES}/s3-test-event_amazon-s3-developer-guide_TestEvent.json"
     ));
-    let (response, summary) = h.handle(test_event.clone()).await;
+    let (response, summary) = handle(&h, test_event.clone()).await;
     assert!(response.is_ok());
-    assert_eq!((summary.trigger, summary.skipped), ("s3-test", 1));
+    assert_eq!(
+        (summary.trigger.as_str(), summary.tally.skipped),
+        ("s3-test", 1)
+    );
     let mut sqs = json_file(&format!(
         "{ENVELOPES}/sqs-s3_powertools-python_s3SqsEvent.json"
     ));
     sqs["Records"][0]["body"] = json!(test_event.to_string());
-    let (response, summary) = h.handle(sqs).await;
+    let (response, summary) = handle(&h, sqs).await;
     assert_eq!(response.unwrap(), json!({"batchItemFailures": []}));
-    assert_eq!(summary.skipped, 1);
+    assert_eq!(summary.tally.skipped, 1);
     assert!(receive(&env.c, &env.topic, 0).await.is_empty());
 }
 
@@ -389,12 +406,12 @@ async fn a_truncated_object_fails_after_publishing_what_came_before() {
         size,
     );
     let message_id = payload["Records"][0]["messageId"].clone();
-    let (response, summary) = h.handle(payload).await;
+    let (response, summary) = handle(&h, payload).await;
     assert_eq!(
         response.unwrap(),
         json!({"batchItemFailures": [{"itemIdentifier": message_id}]})
     );
-    let error = summary.errors.join("; ");
+    let error = summary.tally.errors.join("; ");
     assert!(
         error.contains(&format!("s3://{}/{key}", env.bucket)),
         "{error}"
@@ -450,9 +467,9 @@ async fn plain_json_objects_are_read_too() {
         &key,
         size,
     );
-    let (response, summary) = h.handle(payload).await;
+    let (response, summary) = handle(&h, payload).await;
     assert!(response.is_ok(), "{response:?}");
-    assert_eq!(summary.findings, 1);
+    assert_eq!(summary.tally.findings, 1);
     assert_eq!(receive(&env.c, &env.topic, 1).await.len(), 1);
 }
 
@@ -469,10 +486,14 @@ async fn the_corpus_log_file_from_s3() {
         &key,
         size,
     );
-    let (response, summary) = h.handle(payload).await;
+    let (response, summary) = handle(&h, payload).await;
     assert!(response.is_ok(), "{response:?}");
     assert_eq!(
-        (summary.records, summary.findings, summary.published),
+        (
+            summary.tally.records,
+            summary.tally.findings,
+            summary.tally.published
+        ),
         (892, 5, 5)
     );
     assert_eq!(receive(&env.c, &env.topic, 5).await.len(), 5);

@@ -3,16 +3,18 @@
 
 mod common;
 
-use common::{clients, json_file, moto, receive, topic, Clients, Topic};
+use common::{clients, handle, json_file, moto, receive, topic, Clients, Topic};
 use serde_json::{json, Value};
+use snapshot_share_detector::config::Settings;
 use snapshot_share_detector::lambda::Handler;
-use snapshot_share_detector::pipeline::{Pipeline, Settings};
+use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::rule::TrustedAccounts;
 use snapshot_share_detector::sink::SnsSink;
+use snapshot_share_detector::source::S3Store;
 
-fn handler(c: &Clients, topic_arn: &str, settings: Settings) -> Handler<SnsSink> {
+fn handler(c: &Clients, topic_arn: &str, settings: Settings) -> Handler<SnsSink, S3Store> {
     let sink = SnsSink::new(c.sns.clone(), topic_arn);
-    Handler::new(Pipeline::new(sink, settings), None, 4)
+    Handler::new(Pipeline::new(sink, None, settings), 4)
 }
 
 async fn setup(fifo: bool) -> Option<(Clients, Topic)> {
@@ -29,9 +31,9 @@ async fn a_foreign_share_is_published_with_its_attributes() {
     };
     let h = handler(&c, &t.arn, Settings::default());
     let event = json_file("events/eventbridge-share-foreign-account.json");
-    let (response, summary) = h.handle(event).await;
+    let (response, summary) = handle(&h, event).await;
     assert!(response.is_ok(), "{response:?}");
-    assert_eq!((summary.findings, summary.published), (1, 1));
+    assert_eq!((summary.tally.findings, summary.tally.published), (1, 1));
 
     let got = receive(&c, &t, 1).await;
     assert_eq!(got.len(), 1, "exactly one message");
@@ -88,9 +90,9 @@ async fn only_the_shares_of_the_sample_events_are_published() {
         ("eventbridge-share-failed.json", 0),
         ("eventbridge-share-removed.json", 0),
     ] {
-        let (response, summary) = h.handle(json_file(&format!("events/{file}"))).await;
+        let (response, summary) = handle(&h, json_file(&format!("events/{file}"))).await;
         assert!(response.is_ok(), "{file}: {response:?}");
-        assert_eq!(summary.findings, findings, "{file}");
+        assert_eq!(summary.tally.findings, findings, "{file}");
     }
     let mut got: Vec<(String, String)> = receive(&c, &t, 2)
         .await
@@ -118,9 +120,9 @@ async fn many_targets_are_published_in_batches_of_ten() {
         .map(|i| json!({"userId": format!("{:012}", 200_000_000_000u64 + i)}))
         .collect();
     event["detail"]["requestParameters"]["createVolumePermission"]["add"]["items"] = json!(items);
-    let (response, summary) = h.handle(event).await;
+    let (response, summary) = handle(&h, event).await;
     assert!(response.is_ok(), "{response:?}");
-    assert_eq!((summary.findings, summary.published), (25, 25));
+    assert_eq!((summary.tally.findings, summary.tally.published), (25, 25));
     let got = receive(&c, &t, 25).await;
     assert_eq!(got.len(), 25);
     let mut ids: Vec<String> = got.iter().map(|m| m.finding.finding_id.clone()).collect();
@@ -177,7 +179,7 @@ async fn trusted_accounts_are_not_published() {
         .handle(json_file("events/eventbridge-share-foreign-account.json"))
         .await;
     assert!(response.is_ok());
-    assert_eq!(summary.findings, 0);
+    assert_eq!(summary.tally.findings, 0);
     assert!(receive(&c, &t, 0).await.is_empty());
 }
 
@@ -196,7 +198,11 @@ async fn a_missing_topic_fails_the_invocation_with_a_clear_error() {
     assert!(error.contains("no-such-topic"), "{error}");
     assert!(error.contains("NotFound"), "{error}");
     assert_eq!(
-        (summary.findings, summary.published, summary.undelivered),
+        (
+            summary.tally.findings,
+            summary.tally.published,
+            summary.tally.undelivered
+        ),
         (1, 0, 1)
     );
 }
@@ -213,10 +219,10 @@ async fn unrecognised_payloads_end_successfully_without_findings() {
         json!([1, 2, 3]),
         json!("text"),
     ] {
-        let (response, summary) = h.handle(payload.clone()).await;
+        let (response, summary) = handle(&h, payload.clone()).await;
         assert!(response.is_ok(), "{payload}: {response:?}");
-        assert_eq!(summary.findings, 0);
-        assert_eq!(summary.trigger, "unrecognised", "{payload}");
+        assert_eq!(summary.tally.findings, 0);
+        assert_eq!(summary.trigger.as_str(), "unrecognised", "{payload}");
     }
     assert!(receive(&c, &t, 0).await.is_empty());
 }

@@ -9,7 +9,7 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
 use snapshot_share_detector::cloudtrail::Record;
-use snapshot_share_detector::finding::Finding;
+use snapshot_share_detector::sink::sns;
 use snapshot_share_detector::rule::{self, TrustedAccounts};
 use snapshot_share_detector::trigger::{self, Work};
 
@@ -40,12 +40,8 @@ fn classify(payload: Value) {
         match work {
             Work::Record { record, account } => {
                 if let Some(view) = Record::new(record) {
-                    if let Some(share) = rule::evaluate(&view, account.as_deref(), &trusted) {
-                        assert!(!share.targets.is_empty());
-                        for t in &share.targets {
-                            let f = Finding::new(&view, &share, t, None);
-                            let _ = (f.to_json(), f.subject(), f.attributes());
-                        }
+                    for f in rule::detect(&view, account.as_deref(), &trusted, None) {
+                        let _ = (f.to_json(), sns::subject(&f), sns::attributes(&f));
                     }
                 }
             }

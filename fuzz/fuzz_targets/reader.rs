@@ -120,10 +120,8 @@ fn full_parse(bytes: &[u8]) -> Option<(Vec<String>, bool)> {
         ambiguous |= ambiguous_log_file(&value, &data[start..end]);
         start = end;
         for_each_record(&value, &mut |record, account| {
-            if let Some(share) = rule::evaluate(&record, account, &trusted) {
-                for target in &share.targets {
-                    out.push(Finding::new(&record, &share, target, Some(ORIGIN)).to_json());
-                }
+            for finding in rule::detect(&record, account, &trusted, Some(ORIGIN)) {
+                out.push(finding.to_json());
             }
         });
     }

@@ -18,6 +18,10 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use serde_json::Value;
 use snapshot_share_detector::finding::Finding;
+use snapshot_share_detector::lambda::{Handler, InvocationError};
+use snapshot_share_detector::metrics::Summary;
+use snapshot_share_detector::sink::Sink;
+use snapshot_share_detector::source::ObjectStore;
 
 pub struct Moto {
     pub endpoint: String,
@@ -265,4 +269,14 @@ pub async fn receive(c: &Clients, topic: &Topic, expected: usize) -> Vec<Receive
 pub fn json_file(path: &str) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Runs the handler on `payload`; the answer as the JSON Lambda would send back.
+pub async fn handle<S: Sink, T: ObjectStore>(
+    h: &Handler<S, T>,
+    payload: Value,
+) -> (Result<Value, InvocationError>, Summary) {
+    let (response, summary) = h.handle(payload).await;
+    let response = response.map(|r| serde_json::to_value(r).expect("responses serialize"));
+    (response, summary)
 }

@@ -1,38 +1,13 @@
-//! Where findings go: an SNS topic, stdout as JSON Lines, or both.
-//!
-//! A sink either delivers a finding or says it did not: [`PublishError`] counts the findings
-//! that were not delivered, and the caller turns that into a failed invocation so that Lambda,
-//! EventBridge or SQS delivers the event again. Finding ids are deterministic, so the copies a
-//! retry sends can be dropped downstream (a FIFO topic drops them itself).
+//! The SNS topic: findings sent with `PublishBatch`, a subject for e-mail subscribers and
+//! message attributes for subscription filter policies.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::io::{self, Write};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 
-use crate::finding::Finding;
-
-/// A destination for findings.
-pub trait Sink: Send + Sync {
-    /// Delivers `findings`; returns how many were delivered, or an error counting those that
-    /// were not.
-    fn publish(
-        &self,
-        findings: Vec<Finding>,
-    ) -> impl Future<Output = Result<usize, PublishError>> + Send;
-}
-
-/// Some findings were not delivered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{failed} of {attempted} findings could not be published: {reason}")]
-pub struct PublishError {
-    pub attempted: usize,
-    pub failed: usize,
-    pub reason: String,
-}
+use super::{PublishError, Sink};
+use crate::finding::{Finding, SEVERITY};
 
 /// Most entries in one SNS `PublishBatch` call.
 pub const BATCH_ENTRIES: usize = 10;
@@ -65,13 +40,8 @@ impl SnsSink {
         &self.topic_arn
     }
 
-    /// Sends one batch, retrying the entries that failed on SNS's side. Returns how many
-    /// entries were not delivered, why, and whether the call itself failed (after the SDK's
-    /// retries), in which case the next batches would most likely fail the same way.
-    async fn send(
-        &self,
-        mut pending: Vec<PublishBatchRequestEntry>,
-    ) -> (usize, Option<String>, bool) {
+    /// Sends one batch, retrying the entries that failed on SNS's side.
+    async fn send(&self, mut pending: Vec<PublishBatchRequestEntry>) -> Sent {
         let mut rejected = 0;
         let mut reason = None;
         for attempt in 0..ENTRY_ATTEMPTS {
@@ -89,8 +59,11 @@ impl SnsSink {
                 Ok(output) => output,
                 // The SDK has already retried what it deems transient.
                 Err(e) => {
-                    let reason = crate::aws::describe(&e);
-                    return (rejected + pending.len(), Some(reason), true);
+                    return Sent {
+                        undelivered: rejected + pending.len(),
+                        reason: Some(crate::aws::describe(&e)),
+                        call_failed: true,
+                    };
                 }
             };
             let mut retry = Vec::new();
@@ -124,7 +97,11 @@ impl SnsSink {
                 }
             }
             if retry.is_empty() {
-                return (rejected, reason, false);
+                return Sent {
+                    undelivered: rejected,
+                    reason,
+                    call_failed: false,
+                };
             }
             tracing::warn!(
                 entries = retry.len(),
@@ -133,7 +110,11 @@ impl SnsSink {
             );
             pending = retry;
         }
-        (rejected + pending.len(), reason, false)
+        Sent {
+            undelivered: rejected + pending.len(),
+            reason,
+            call_failed: false,
+        }
     }
 }
 
@@ -162,14 +143,14 @@ impl Sink for SnsSink {
                     failed += batch.len();
                     batch.clear();
                 } else {
-                    let (f, r, call_failed) = self.send(std::mem::take(&mut batch)).await;
-                    failed += f;
-                    reason = r.or(reason);
+                    let sent = self.send(std::mem::take(&mut batch)).await;
+                    failed += sent.undelivered;
+                    reason = sent.reason.or(reason);
                     // Once a whole call has failed past the SDK's retries (the topic is
                     // unreachable, throttled or gone), the rest is counted undelivered at once
                     // rather than spending the function's time on calls that would fail too:
                     // the invocation fails either way, and its retry delivers everything.
-                    gave_up = call_failed;
+                    gave_up = sent.call_failed;
                 }
                 batch_bytes = 0;
             }
@@ -180,9 +161,9 @@ impl Sink for SnsSink {
             if gave_up {
                 failed += batch.len();
             } else {
-                let (f, r, _) = self.send(batch).await;
-                failed += f;
-                reason = r.or(reason);
+                let sent = self.send(batch).await;
+                failed += sent.undelivered;
+                reason = sent.reason.or(reason);
             }
         }
         if failed == 0 {
@@ -204,20 +185,20 @@ impl Sink for SnsSink {
 /// message attributes that filter policies use, and on a FIFO topic the group (the snapshot)
 /// and deduplication (the finding id) ids.
 pub fn batch_entry(id: usize, f: &Finding, fifo: bool) -> Result<PublishBatchRequestEntry, String> {
-    let mut attributes = HashMap::new();
-    for (name, data_type, value) in f.attributes() {
+    let mut values = HashMap::new();
+    for (name, data_type, value) in attributes(f) {
         let value = MessageAttributeValue::builder()
             .data_type(data_type)
             .string_value(value)
             .build()
             .map_err(|e| e.to_string())?;
-        attributes.insert(name.to_owned(), value);
+        values.insert(name.to_owned(), value);
     }
     let mut entry = PublishBatchRequestEntry::builder()
         .id(id.to_string())
         .message(f.to_json())
-        .subject(f.subject())
-        .set_message_attributes(Some(attributes));
+        .subject(subject(f))
+        .set_message_attributes(Some(values));
     if fifo {
         entry = entry
             .message_group_id(f.snapshot_id.as_deref().unwrap_or("unknown-snapshot"))
@@ -239,64 +220,114 @@ fn entry_size(e: &PublishBatchRequestEntry) -> usize {
     e.message().len() + e.subject().map_or(0, str::len) + attributes
 }
 
-/// Writes each finding as one line of JSON to stdout.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Stdout;
+/// What became of one `PublishBatch` batch.
+struct Sent {
+    /// Entries not delivered.
+    undelivered: usize,
+    /// Why the last entry or call failed.
+    reason: Option<String>,
+    /// The call itself failed past the SDK's retries: the next batches would most likely fail
+    /// the same way.
+    call_failed: bool,
+}
 
-impl Sink for Stdout {
-    async fn publish(&self, findings: Vec<Finding>) -> Result<usize, PublishError> {
-        let attempted = findings.len();
-        let mut out = io::stdout().lock();
-        let written = findings
-            .iter()
-            .try_for_each(|f| writeln!(out, "{}", f.to_json()))
-            .and_then(|()| out.flush());
-        written.map(|()| attempted).map_err(|e| PublishError {
-            attempted,
-            failed: attempted,
-            reason: format!("stdout: {e}"),
+/// A one-line SNS subject under 100 characters, for e-mail subscribers.
+pub fn subject(f: &Finding) -> String {
+    let snapshot = f.snapshot_id.as_deref().unwrap_or("(unknown)");
+    let subject = if f.public {
+        format!(
+            "[{SEVERITY}] EBS snapshot {} made public",
+            subject_safe(snapshot, 32)
+        )
+    } else {
+        format!(
+            "[{SEVERITY}] EBS snapshot {} shared with {}",
+            subject_safe(snapshot, 32),
+            subject_safe(&f.user_id, 24)
+        )
+    };
+    debug_assert!(subject.len() < 100);
+    subject
+}
+
+/// SNS message attributes for subscription filter policies: (name, data type, value).
+pub fn attributes(f: &Finding) -> Vec<(&'static str, &'static str, String)> {
+    vec![
+        ("severity", "String", f.rule.severity.clone()),
+        ("risk_score", "Number", f.rule.risk_score.to_string()),
+        ("rule_id", "String", f.rule.id.clone()),
+        ("event_action", "String", f.event.action.clone()),
+        ("target_account", "String", f.user_id.clone()),
+        ("public", "String", f.public.to_string()),
+    ]
+}
+
+/// Printable ASCII only (SNS subjects allow no control characters), at most `max` characters.
+fn subject_safe(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .take(max)
+        .collect();
+    if s.chars().count() > max {
+        out.push('~');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudtrail::Record;
+    use crate::finding::RULE_ID;
+    use crate::rule::{self, TrustedAccounts};
+    use serde_json::json;
+
+    fn share_record() -> serde_json::Value {
+        json!({
+            "eventID": "6897ff63-d738-445c-9e86-43e5b1f8e12f",
+            "eventSource": "ec2.amazonaws.com",
+            "eventName": "ModifySnapshotAttribute",
+            "recipientAccountId": "756680937392",
+            "requestParameters": {"snapshotId": "snap-041993b54a9b3af6f",
+                "attributeType": "CREATE_VOLUME_PERMISSION",
+                "createVolumePermission": {"add": {"items": [{"userId": "098797384747"}, {"group": "all"}]}}}
         })
     }
-}
 
-/// Keeps findings in memory: for embedding the detector, and for tests of the stages before
-/// the sink.
-#[derive(Debug, Default)]
-pub struct Memory(Mutex<Vec<Finding>>);
-
-impl Memory {
-    pub fn take(&self) -> Vec<Finding> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    fn findings(raw: &serde_json::Value) -> Vec<Finding> {
+        let record = Record::new(raw).unwrap();
+        rule::detect(&record, None, &TrustedAccounts::default(), None)
     }
-}
 
-impl Sink for Memory {
-    async fn publish(&self, findings: Vec<Finding>) -> Result<usize, PublishError> {
-        let n = findings.len();
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(findings);
-        Ok(n)
+    #[test]
+    fn subjects_are_short_and_printable() {
+        let raw = share_record();
+        let f = findings(&raw);
+        assert_eq!(
+            subject(&f[0]),
+            "[low] EBS snapshot snap-041993b54a9b3af6f shared with 098797384747"
+        );
+        assert_eq!(
+            subject(&f[1]),
+            "[low] EBS snapshot snap-041993b54a9b3af6f made public"
+        );
+        let mut hostile = share_record();
+        hostile["requestParameters"]["snapshotId"] = json!(format!("snap-\n{}", "x".repeat(500)));
+        let s = subject(&findings(&hostile)[0]);
+        assert!(s.len() < 100 && !s.contains('\n'), "{s}");
     }
-}
 
-/// Publishes to two sinks (stdout and SNS for `scan --publish`).
-#[derive(Debug, Default)]
-pub struct Tee<A, B>(pub A, pub B);
-
-impl<A: Sink, B: Sink> Sink for Tee<A, B> {
-    async fn publish(&self, findings: Vec<Finding>) -> Result<usize, PublishError> {
-        let first = self.0.publish(findings.clone()).await;
-        let second = self.1.publish(findings).await;
-        match (first, second) {
-            (Ok(_), Ok(n)) => Ok(n),
-            (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
-            (Err(a), Err(b)) => Err(PublishError {
-                attempted: a.attempted,
-                failed: a.failed.max(b.failed),
-                reason: format!("{}; {}", a.reason, b.reason),
-            }),
-        }
+    #[test]
+    fn attributes_for_filter_policies() {
+        let raw = share_record();
+        let f = findings(&raw);
+        let attrs = attributes(&f[1]);
+        assert!(attrs.contains(&("severity", "String", "low".to_owned())));
+        assert!(attrs.contains(&("risk_score", "Number", "21".to_owned())));
+        assert!(attrs.contains(&("target_account", "String", "all".to_owned())));
+        assert!(attrs.contains(&("public", "String", "true".to_owned())));
+        assert!(attrs.contains(&("rule_id", "String", RULE_ID.to_owned())));
+        assert!(attrs.contains(&("event_action", "String", rule::EVENT_NAME.to_owned())));
     }
 }

@@ -1,5 +1,5 @@
-//! The detection rule: a pure function from one CloudTrail record to the accounts a snapshot
-//! was shared with.
+//! The detection rule: a pure function from one CloudTrail record to its findings ([`detect`]),
+//! and its fast path over raw bytes ([`Prefilter`]).
 //!
 //! It follows Elastic's "AWS EC2 EBS Snapshot Shared with Another Account" (a successful
 //! `ec2.amazonaws.com` `ModifySnapshotAttribute` call that adds create-volume permission for
@@ -18,32 +18,14 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use crate::cloudtrail::Record;
+use crate::finding::Finding;
+pub use crate::finding::{Share, Target};
+
+mod prefilter;
+pub use prefilter::Prefilter;
 
 pub const EVENT_SOURCE: &str = "ec2.amazonaws.com";
 pub const EVENT_NAME: &str = "ModifySnapshotAttribute";
-
-/// Who a snapshot was shared with.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Target {
-    /// Another AWS account, by id as CloudTrail recorded it.
-    Account(String),
-    /// Everyone (`group: all`): the snapshot is public.
-    Public,
-}
-
-impl Target {
-    /// The rule's `userId` column: the account id, or `all`.
-    pub fn user_id(&self) -> &str {
-        match self {
-            Target::Account(id) => id,
-            Target::Public => "all",
-        }
-    }
-
-    pub fn is_public(&self) -> bool {
-        matches!(self, Target::Public)
-    }
-}
 
 /// Accounts a share to which is expected (`TRUSTED_ACCOUNT_IDS`). Public shares are never
 /// trusted.
@@ -87,15 +69,24 @@ impl TrustedAccounts {
     }
 }
 
-/// A snapshot share found in a record: what the finding reports besides the record itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Share {
-    /// The account that owns the snapshot, when the record tells.
-    pub owner: Option<String>,
-    pub snapshot_id: Option<String>,
-    pub attribute_type: Option<String>,
-    /// Distinct foreign targets, in the order of the request.
-    pub targets: Vec<Target>,
+/// The detection: the findings of one record, one per foreign target. `envelope_account` is
+/// the `account` of the EventBridge event that carried it, if any; `origin` names the log file
+/// it was read from (`log.file.path`). Every path (EventBridge, log files, `scan`, the tests and
+/// benches) goes through here.
+pub fn detect(
+    record: &Record<'_>,
+    envelope_account: Option<&str>,
+    trusted: &TrustedAccounts,
+    origin: Option<&str>,
+) -> Vec<Finding> {
+    let Some(share) = evaluate(record, envelope_account, trusted) else {
+        return Vec::new();
+    };
+    share
+        .targets
+        .iter()
+        .map(|target| Finding::new(record, &share, target, origin))
+        .collect()
 }
 
 /// Evaluates one record. `envelope_account` is the `account` of the EventBridge event that

@@ -1,0 +1,65 @@
+//! The rule's fast path: which raw record bytes are worth parsing at all.
+//!
+//! Almost every record of a log file is not a `ModifySnapshotAttribute` call. Parsing each one
+//! into a tree to find that out is most of what a naive reader spends its time on. A record
+//! whose bytes do not contain the event name cannot match, unless a JSON `\u` escape spells one
+//! of its letters: CloudTrail never writes one there, but a log file is input, and the fast
+//! path must decide exactly as a full parse would (tests/equivalence.rs checks both agree).
+
+use memchr::memmem;
+
+use super::EVENT_NAME;
+
+/// Decides, from a record's raw JSON bytes, whether the rule could match it.
+#[derive(Debug, Clone)]
+pub struct Prefilter {
+    needle: memmem::Finder<'static>,
+    escape: memmem::Finder<'static>,
+}
+
+impl Default for Prefilter {
+    fn default() -> Self {
+        Prefilter {
+            needle: memmem::Finder::new(EVENT_NAME),
+            escape: memmem::Finder::new(b"\\u"),
+        }
+    }
+}
+
+impl Prefilter {
+    /// `false` only when no parse of `bytes` could give a record the rule matches.
+    pub fn may_match(&self, bytes: &[u8]) -> bool {
+        self.needle.find(bytes).is_some() || self.escapes_a_letter(bytes)
+    }
+
+    /// Whether `bytes` hold a `\uXXXX` escape of a letter of [`EVENT_NAME`] (other escapes,
+    /// such as the `\u003c` some JSON writers use for `<`, cannot spell it).
+    fn escapes_a_letter(&self, bytes: &[u8]) -> bool {
+        self.escape.find_iter(bytes).any(|at| {
+            let hex = |i: usize| bytes.get(at + i).and_then(|&b| (b as char).to_digit(16));
+            match (hex(2), hex(3), hex(4), hex(5)) {
+                (Some(0), Some(0), Some(hi), Some(lo)) => {
+                    EVENT_NAME.as_bytes().contains(&((hi * 16 + lo) as u8))
+                }
+                _ => false,
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_event_name_or_an_escape_of_its_letters_passes() {
+        let p = Prefilter::default();
+        assert!(p.may_match(br#"{"eventName":"ModifySnapshotAttribute"}"#));
+        assert!(p.may_match(br#"{"eventName":"\u004dodifySnapshotAttribute"}"#));
+        assert!(!p.may_match(br#"{"eventName":"ModifyImageAttribute"}"#));
+        // `<` is not a letter of the event name.
+        assert!(!p.may_match(br#"{"userAgent":"\u003cscript"}"#));
+        // A cut escape reads nothing past the end.
+        assert!(!p.may_match(br#"{"a":"\u00"#));
+    }
+}

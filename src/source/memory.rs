@@ -1,0 +1,108 @@
+//! Objects kept in memory: the store of unit tests (no emulator needed to exercise skips,
+//! read errors and partial batch failures) and of programs that embed the detector.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::sync::Mutex;
+
+use super::{Failure, ListRequest, Listing, ObjectError, ObjectRef, ObjectStore, Opened};
+
+/// Objects by bucket and key, and failures to answer instead of some of them.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    objects: Mutex<BTreeMap<(String, String), Vec<u8>>>,
+    failures: Mutex<BTreeMap<(String, String), Failure>>,
+    /// Page size of listings (S3's is 1,000).
+    page: usize,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        MemoryStore {
+            page: 1000,
+            ..MemoryStore::default()
+        }
+    }
+
+    /// Listings of at most `page` entries, to exercise paging.
+    pub fn with_page_size(page: usize) -> Self {
+        MemoryStore {
+            page: page.max(1),
+            ..MemoryStore::default()
+        }
+    }
+
+    pub fn put(&self, bucket: &str, key: &str, body: impl Into<Vec<u8>>) {
+        lock(&self.objects).insert((bucket.to_owned(), key.to_owned()), body.into());
+    }
+
+    /// Opening `bucket/key` fails with `failure` from now on.
+    pub fn fail(&self, bucket: &str, key: &str, failure: Failure) {
+        lock(&self.failures).insert((bucket.to_owned(), key.to_owned()), failure);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ObjectStore for MemoryStore {
+    async fn open(&self, object: &ObjectRef) -> Result<Opened, ObjectError> {
+        let name = (object.bucket.clone(), object.key.clone());
+        let error = |failure, reason: &str| ObjectError {
+            object: object.to_string(),
+            failure,
+            reason: reason.to_owned(),
+        };
+        if let Some(&failure) = lock(&self.failures).get(&name) {
+            return Err(error(failure, &format!("GetObject failed: {failure:?}")));
+        }
+        let body = lock(&self.objects).get(&name).cloned();
+        let body = body.ok_or_else(|| error(Failure::NotFound, "GetObject failed: NoSuchKey"))?;
+        let mut opened = object.clone();
+        opened.size = Some(body.len() as u64);
+        opened.alt_key = None;
+        Ok(Opened {
+            body: Box::new(Cursor::new(body)),
+            object: opened,
+        })
+    }
+
+    async fn list(&self, request: &ListRequest) -> Result<Listing, ObjectError> {
+        let objects = lock(&self.objects);
+        let after = request
+            .continuation
+            .clone()
+            .or(request.start_after.clone())
+            .unwrap_or_default();
+        let mut listing = Listing::default();
+        let mut last = None;
+        for ((bucket, key), body) in objects.iter() {
+            if bucket != &request.bucket || !key.starts_with(&request.prefix) || *key <= after {
+                continue;
+            }
+            if listing.objects.len() + listing.prefixes.len() == self.page {
+                listing.next = last;
+                break;
+            }
+            let rest = &key[request.prefix.len()..];
+            match request.delimiter.and_then(|d| rest.find(d).map(|i| (d, i))) {
+                Some((d, i)) => {
+                    let group = format!("{}{}{d}", request.prefix, &rest[..i]);
+                    if listing.prefixes.last() != Some(&group) {
+                        listing.prefixes.push(group.clone());
+                    }
+                    // The whole group is one entry: the next page starts after it.
+                    last = Some(format!("{group}\u{10FFFF}"));
+                }
+                None => {
+                    let mut object = ObjectRef::new(bucket, key);
+                    object.size = Some(body.len() as u64);
+                    listing.objects.push(object);
+                    last = Some(key.clone());
+                }
+            }
+        }
+        Ok(listing)
+    }
+}
