@@ -7,7 +7,11 @@ use serde_json::{json, Value};
 /// template.yaml as JSON, with each short-form intrinsic (`!Ref x`) turned into its long form
 /// (`{"Ref": "x"}`, `{"Fn::Sub": ...}`), as CloudFormation reads it.
 fn template() -> Value {
-    let text = std::fs::read_to_string("template.yaml").unwrap();
+    load("template.yaml")
+}
+
+fn load(path: &str) -> Value {
+    let text = std::fs::read_to_string(path).unwrap();
     let yaml: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     to_json(yaml)
 }
@@ -275,4 +279,161 @@ fn cargo_lambda_deploy_uses_the_settings_of_the_template() {
         t["Resources"]["FailedUnitsAlarm"]["Properties"]["Namespace"].as_str(),
         deploy["env"]["METRICS_NAMESPACE"].as_str()
     );
+}
+
+/// The properties that name a resource, by type, with the longest name AWS accepts.
+const NAME_PROPERTIES: &[(&str, &str, usize)] = &[
+    ("AWS::Logs::LogGroup", "LogGroupName", 512),
+    ("AWS::Serverless::Function", "FunctionName", 64),
+    ("AWS::Lambda::Function", "FunctionName", 64),
+    ("AWS::SQS::Queue", "QueueName", 80),
+    ("AWS::SNS::Topic", "TopicName", 256),
+    ("AWS::KMS::Alias", "AliasName", 256),
+    ("AWS::IAM::Role", "RoleName", 64),
+    ("AWS::Events::Rule", "Name", 64),
+    ("AWS::Events::EventBus", "Name", 256),
+];
+
+#[test]
+fn a_failed_first_deploy_leaves_nothing_that_blocks_the_retry() {
+    // `Retain` keeps a resource even when the first deploy rolls back; with a fixed name, every
+    // retry then fails with "already exists". `RetainExceptOnCreate` removes what a failed
+    // create made, and a retained resource without a fixed name cannot collide with a new one.
+    let t = template();
+    for (name, r) in resources(&t) {
+        for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+            if let Some(p) = r[policy].as_str() {
+                assert!(
+                    ["RetainExceptOnCreate", "Delete"].contains(&p)
+                        || (policy == "UpdateReplacePolicy" && p == "Retain"),
+                    "{name}: {policy} {p}"
+                );
+            }
+        }
+        if r["DeletionPolicy"] == "RetainExceptOnCreate" {
+            let ty = r["Type"].as_str().unwrap();
+            for (_, property, _) in NAME_PROPERTIES.iter().filter(|(t, ..)| *t == ty) {
+                assert!(
+                    r["Properties"][property].is_null(),
+                    "{name} outlives the stack under the fixed name {}",
+                    r["Properties"][property]
+                );
+            }
+        }
+    }
+    for kept in ["FindingsKey", "DetectorLogGroup"] {
+        assert_eq!(
+            t["Resources"][kept]["DeletionPolicy"], "RetainExceptOnCreate",
+            "{kept}"
+        );
+    }
+}
+
+#[test]
+fn undelivered_events_outlive_the_stack() {
+    // Every queue that ends up holding events nobody processed (a dead-letter queue, the
+    // on-failure destination) stays when the stack is deleted.
+    let t = template();
+    let mut holders: Vec<&str> = Vec::new();
+    for (_, r) in resources(&t) {
+        if let Some(dlq) = r["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"]
+            .as_str()
+            .or(r["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0].as_str())
+        {
+            holders.push(dlq.trim_end_matches(".Arn"));
+        }
+        for target in r["Properties"]["Targets"].as_array().into_iter().flatten() {
+            if let Some(dlq) = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"].as_str() {
+                holders.push(dlq.trim_end_matches(".Arn"));
+            }
+        }
+        if let Some(on_failure) = r["Properties"]["EventInvokeConfig"]["DestinationConfig"]
+            ["OnFailure"]["Destination"]["Fn::GetAtt"]
+            .as_str()
+        {
+            holders.push(on_failure.trim_end_matches(".Arn"));
+        }
+    }
+    holders.sort();
+    holders.dedup();
+    assert_eq!(
+        holders,
+        ["AsyncFailureQueue", "EventsDeadLetterQueue", "TrailDeadLetterQueue"]
+    );
+    for queue in holders {
+        let r = &t["Resources"][queue];
+        assert_eq!(r["DeletionPolicy"], "RetainExceptOnCreate", "{queue}");
+        assert_eq!(r["UpdateReplacePolicy"], "Retain", "{queue}");
+    }
+}
+
+#[test]
+fn names_fit_their_limits_whatever_the_stack_name() {
+    // A stack name may have 128 characters; a name built from it must still fit.
+    const LONGEST_STACK_NAME: usize = 128;
+    let t = template();
+    assert!(
+        t["Resources"]["DetectorFunction"]["Properties"]["FunctionName"].is_null(),
+        "let CloudFormation name the function: it keeps the name within 64 characters"
+    );
+    for (name, r) in resources(&t) {
+        let ty = r["Type"].as_str().unwrap();
+        for (_, property, limit) in NAME_PROPERTIES.iter().filter(|(t, ..)| *t == ty) {
+            let value = &r["Properties"][property];
+            let Some(sub) = value["Fn::Sub"].as_str() else {
+                assert!(value.is_null() || value.is_string() || value["Ref"].is_string());
+                continue;
+            };
+            let longest = sub.replace("${AWS::StackName}", &"x".repeat(LONGEST_STACK_NAME));
+            assert!(
+                !longest.contains("${"),
+                "{name}.{property}: unbounded part in {sub}"
+            );
+            assert!(
+                longest.len() <= *limit,
+                "{name}.{property} can reach {} characters (limit {limit})",
+                longest.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_log_level_cannot_drop_the_metrics_line() {
+    // Lambda drops JSON lines below the level and reads a line without "level" (the EMF
+    // metrics line) as INFO: above INFO, FailedUnits and its alarm would never see a value.
+    let t = template();
+    let level = &t["Parameters"]["LogLevel"];
+    assert_eq!(level["AllowedValues"], json!(["TRACE", "DEBUG", "INFO"]));
+    assert_eq!(level["Default"], "INFO");
+    let logging = &t["Resources"]["DetectorFunction"]["Properties"]["LoggingConfig"];
+    assert_eq!(logging["ApplicationLogLevel"], json!({"Ref": "LogLevel"}));
+    assert_eq!(logging["LogFormat"], "JSON");
+    assert_eq!(
+        t["Resources"]["FailedUnitsAlarm"]["Properties"]["MetricName"],
+        "FailedUnits"
+    );
+}
+
+#[test]
+fn samconfig_leaves_the_region_to_the_user() {
+    // A pinned region deploys to that region whatever the user's AWS configuration says; and
+    // rust-cargolambda builds without a beta opt-in in the SAM CLI the README asks for.
+    fn keys(v: &toml::Value, out: &mut Vec<String>) {
+        if let toml::Value::Table(t) = v {
+            for (k, v) in t {
+                out.push(k.clone());
+                keys(v, out);
+            }
+        }
+    }
+    let config: toml::Value = std::fs::read_to_string("samconfig.toml")
+        .unwrap()
+        .parse::<toml::Table>()
+        .unwrap()
+        .into();
+    let mut all = Vec::new();
+    keys(&config, &mut all);
+    assert!(!all.iter().any(|k| k == "region"), "{all:?}");
+    assert!(!all.iter().any(|k| k == "beta_features"), "{all:?}");
 }
