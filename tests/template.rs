@@ -774,6 +774,250 @@ fn rules_refuse_inputs_that_cannot_work() {
                 false,
                 "an existing topic with its key",
             ),
+            (
+                &[("TrailBucketAccountId", "222233334444")],
+                true,
+                "trail settings without a bucket would be ignored",
+            ),
+            (
+                &[("TrailKmsKeyArn", key)],
+                true,
+                "a trail key without a bucket would be ignored",
+            ),
+            (
+                &[
+                    ("TrailBucketName", "org-trail"),
+                    ("TrailNotification", "SNS"),
+                ],
+                true,
+                "SNS notification without the topic to subscribe to",
+            ),
+            (
+                &[
+                    ("TrailBucketName", "org-trail"),
+                    ("TrailSnsTopicArn", TRAIL_TOPIC),
+                ],
+                true,
+                "a trail topic with S3 notification would be ignored",
+            ),
+            (
+                &[
+                    ("TrailBucketName", "org-trail"),
+                    ("TrailNotification", "SNS"),
+                    ("TrailSnsTopicArn", TRAIL_TOPIC),
+                    ("TrailBucketAccountId", "222233334444"),
+                    ("TrailBucketRegion", "eu-west-1"),
+                ],
+                false,
+                "a bucket of another account and region, through the trail's topic",
+            ),
+            (
+                &[
+                    ("TrailBucketName", "org-trail"),
+                    ("TrailBucketRegion", "eu-west-1"),
+                ],
+                true,
+                "S3 cannot notify a queue in another region",
+            ),
+            (
+                &[
+                    ("TrailBucketName", "org-trail"),
+                    ("TrailNotification", "EventBridge"),
+                    ("TrailBucketRegion", "eu-west-1"),
+                ],
+                true,
+                "a bucket's EventBridge events stay in its region",
+            ),
+            (
+                &[
+                    ("TrailBucketName", "org-trail"),
+                    ("TrailNotification", "EventBridge"),
+                    ("TrailBucketAccountId", "222233334444"),
+                ],
+                true,
+                "a bucket's EventBridge events stay in its account",
+            ),
+            (
+                &[
+                    ("TrailBucketName", "org-trail"),
+                    ("TrailBucketAccountId", "222233334444"),
+                ],
+                false,
+                "S3 notifies a queue of another account in its region",
+            ),
         ],
     );
+}
+
+const TRAIL_TOPIC: &str = "arn:aws:sns:eu-west-1:999988887777:org-trail-deliveries";
+
+/// The statements of the trail queue's policy, evaluated.
+fn trail_queue_statements(stack: &Stack) -> Vec<Value> {
+    stack.properties("TrailQueuePolicy")["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_trail_bucket_of_another_account_may_notify_the_queue() {
+    let t = template();
+    for (account, expected) in [("", ACCOUNT), ("222233334444", "222233334444")] {
+        let stack = Stack::new(
+            &t,
+            &[
+                ("TrailBucketName", "org-trail"),
+                ("TrailBucketAccountId", account),
+            ],
+        );
+        let statements = trail_queue_statements(&stack);
+        assert_eq!(statements.len(), 1);
+        let s = &statements[0];
+        assert_eq!(s["Principal"], json!({"Service": "s3.amazonaws.com"}));
+        assert_eq!(s["Action"], "sqs:SendMessage");
+        assert_eq!(s["Resource"], "<TrailQueue.Arn>");
+        // The bucket ARN has no account in it: the account is pinned separately.
+        assert_eq!(
+            s["Condition"]["ArnEquals"]["aws:SourceArn"],
+            "arn:aws:s3:::org-trail"
+        );
+        assert_eq!(
+            s["Condition"]["StringEquals"]["aws:SourceAccount"],
+            expected
+        );
+        assert!(!stack.has("TrailTopicSubscription") && !stack.has("TrailObjectCreatedRule"));
+    }
+}
+
+#[test]
+fn the_trail_topic_of_another_account_and_region_feeds_the_queue() {
+    let t = template();
+    let stack = Stack::new(
+        &t,
+        &[
+            ("TrailBucketName", "org-trail"),
+            ("TrailNotification", "SNS"),
+            ("TrailSnsTopicArn", TRAIL_TOPIC),
+            ("TrailBucketAccountId", "222233334444"),
+        ],
+    );
+    let subscription = stack.properties("TrailTopicSubscription");
+    assert_eq!(subscription["TopicArn"], TRAIL_TOPIC);
+    // Subscribed in the topic's region (a Subscribe call goes to the topic's region).
+    assert_eq!(subscription["Region"], "eu-west-1");
+    assert_eq!(subscription["Protocol"], "sqs");
+    assert_eq!(subscription["Endpoint"], "<TrailQueue.Arn>");
+    // Raw: the queue holds CloudTrail's {"s3Bucket", "s3ObjectKey"} notice itself.
+    assert_eq!(subscription["RawMessageDelivery"], true);
+    // The queue accepts that topic's messages and nothing else.
+    let statements = trail_queue_statements(&stack);
+    assert_eq!(statements.len(), 1);
+    assert_eq!(
+        statements[0]["Principal"],
+        json!({"Service": "sns.amazonaws.com"})
+    );
+    assert_eq!(
+        statements[0]["Condition"],
+        json!({"ArnEquals": {"aws:SourceArn": TRAIL_TOPIC}})
+    );
+    // The queue policy exists before SNS sends the first message.
+    assert_eq!(
+        t["Resources"]["TrailTopicSubscription"]["DependsOn"],
+        "TrailQueuePolicy"
+    );
+}
+
+#[test]
+fn a_trail_bucket_of_another_region_is_read_through_its_region() {
+    let t = template();
+    let key = "arn:aws:kms:eu-west-1:222233334444:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let sns = [
+        ("TrailBucketName", "org-trail"),
+        ("TrailNotification", "SNS"),
+        ("TrailSnsTopicArn", TRAIL_TOPIC),
+        ("TrailKmsKeyArn", key),
+    ];
+    for (region, endpoint) in [
+        ("", "s3.us-east-1.amazonaws.com"),
+        ("eu-west-1", "s3.eu-west-1.amazonaws.com"),
+    ] {
+        let mut params = sns.to_vec();
+        params.push(("TrailBucketRegion", region));
+        let stack = Stack::new(&t, &params);
+        let role = stack.role_statements("DetectorRole");
+        let kms = with_action(&role, "kms:Decrypt")
+            .into_iter()
+            .filter(|s| s["Resource"] == key)
+            .collect::<Vec<_>>();
+        assert_eq!(kms.len(), 1);
+        assert_eq!(
+            kms[0]["Condition"]["StringEquals"]["kms:ViaService"],
+            endpoint
+        );
+        let env = &stack.properties("DetectorFunction")["Environment"]["Variables"];
+        if region.is_empty() {
+            assert!(env["TRAIL_BUCKET_REGION"].is_null(), "{env}");
+        } else {
+            assert_eq!(env["TRAIL_BUCKET_REGION"], region);
+        }
+        let statement: Value = serde_json::from_str(
+            stack
+                .eval(&t["Outputs"]["TrailKmsKeyPolicyStatement"]["Value"])
+                .unwrap()
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(statement["Condition"], kms[0]["Condition"]);
+    }
+}
+
+#[test]
+fn the_policy_statements_for_the_log_archive_account_grant_what_the_role_uses() {
+    let t = template();
+    let key = "arn:aws:kms:us-east-1:222233334444:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let stack = Stack::new(
+        &t,
+        &[
+            ("TrailBucketName", "org-trail"),
+            ("TrailKeyPrefix", "AWSLogs/o-abcdef1234/"),
+            ("TrailBucketAccountId", "222233334444"),
+            ("TrailKmsKeyArn", key),
+        ],
+    );
+    let output = |name: &str| -> Value {
+        let o = &t["Outputs"][name];
+        assert!(stack.condition(o["Condition"].as_str().unwrap()), "{name}");
+        serde_json::from_str(stack.eval(&o["Value"]).unwrap().as_str().unwrap())
+            .unwrap_or_else(|e| panic!("{name} is not JSON: {e}"))
+    };
+    let role = stack.role_statements("DetectorRole");
+
+    let bucket = output("TrailBucketPolicyStatement");
+    let reads = with_action(&role, "s3:GetObject");
+    assert_eq!(reads.len(), 1);
+    assert_eq!(bucket["Effect"], "Allow");
+    assert_eq!(bucket["Principal"], json!({"AWS": "<DetectorRole.Arn>"}));
+    assert_eq!(bucket["Action"], reads[0]["Action"]);
+    assert_eq!(bucket["Resource"], reads[0]["Resource"]);
+    assert_eq!(
+        bucket["Resource"],
+        "arn:aws:s3:::org-trail/AWSLogs/o-abcdef1234/*"
+    );
+
+    let key_statement = output("TrailKmsKeyPolicyStatement");
+    let decrypt: Vec<_> = with_action(&role, "kms:Decrypt")
+        .into_iter()
+        .filter(|s| s["Resource"] == key)
+        .collect();
+    assert_eq!(
+        key_statement["Principal"],
+        json!({"AWS": "<DetectorRole.Arn>"})
+    );
+    assert_eq!(key_statement["Action"], decrypt[0]["Action"]);
+    assert_eq!(
+        key_statement["Resource"], "*",
+        "a key policy's resource is its key"
+    );
+    assert_eq!(key_statement["Condition"], decrypt[0]["Condition"]);
 }
