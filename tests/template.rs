@@ -1021,3 +1021,43 @@ fn the_policy_statements_for_the_log_archive_account_grant_what_the_role_uses() 
     );
     assert_eq!(key_statement["Condition"], decrypt[0]["Condition"]);
 }
+
+#[test]
+fn the_trail_log_group_sends_only_snapshot_sharing_records() {
+    let t = template();
+    let off = Stack::new(&t, &[]);
+    assert!(!off.has("TrailLogGroupSubscription") && !off.has("TrailLogGroupPermission"));
+
+    let stack = Stack::new(
+        &t,
+        &[("TrailLogGroupName", "aws-cloudtrail-logs-o-abcdef1234")],
+    );
+    let filter = stack.properties("TrailLogGroupSubscription");
+    assert_eq!(filter["LogGroupName"], "aws-cloudtrail-logs-o-abcdef1234");
+    assert_eq!(filter["DestinationArn"], "<DetectorFunction.Arn>");
+    // A JSON filter pattern on the record: EC2, and one of the three snapshot-sharing events.
+    assert_eq!(
+        filter["FilterPattern"],
+        "{ ($.eventSource = \"ec2.amazonaws.com\") && \
+         (($.eventName = \"ModifySnapshotAttribute\") || \
+         ($.eventName = \"SharedSnapshotCopyInitiated\") || \
+         ($.eventName = \"SharedSnapshotVolumeCreated\")) }"
+    );
+    assert!(filter["FilterPattern"].as_str().unwrap().len() <= 1024);
+
+    // CloudWatch Logs may invoke the function for that log group of this account only, and
+    // the filter is created after the permission (CloudWatch Logs tests the destination).
+    let permission = stack.properties("TrailLogGroupPermission");
+    assert_eq!(permission["Principal"], "logs.amazonaws.com");
+    assert_eq!(permission["Action"], "lambda:InvokeFunction");
+    assert_eq!(permission["FunctionName"], "<DetectorFunction.Arn>");
+    assert_eq!(
+        permission["SourceArn"],
+        "arn:aws:logs:us-east-1:111122223333:log-group:aws-cloudtrail-logs-o-abcdef1234:*"
+    );
+    assert_eq!(permission["SourceAccount"], ACCOUNT);
+    assert_eq!(
+        t["Resources"]["TrailLogGroupSubscription"]["DependsOn"],
+        "TrailLogGroupPermission"
+    );
+}
