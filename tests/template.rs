@@ -80,6 +80,7 @@ fn statements(t: &Value) -> Vec<(String, Value)> {
                 push(&mut out, name, &p["PolicyDocument"]["Statement"])
             }
             "AWS::KMS::Key" => push(&mut out, name, &p["KeyPolicy"]["Statement"]),
+            "AWS::Events::EventBusPolicy" => push(&mut out, name, &p["Statement"]),
             _ => {}
         }
     }
@@ -96,15 +97,28 @@ fn strings(v: &Value) -> Vec<String> {
 
 #[test]
 fn no_wildcard_action_or_resource_where_a_narrower_one_exists() {
-    let t = template();
-    let all = statements(&t);
-    assert!(all.len() >= 10, "found only {} statements", all.len());
+    for (path, least) in [("template.yaml", 10), ("forwarder.yaml", 2)] {
+        let t = load(path);
+        let all = statements(&t);
+        assert!(all.len() >= least, "{path}: only {} statements", all.len());
+        let problems = wildcards(&t, &all);
+        assert!(problems.is_empty(), "{path}: {problems:#?}");
+    }
+}
+
+/// Every `*` in an action, resource or principal of these statements, but for the few that
+/// are the narrowest AWS allows, each named below.
+fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
+    let log_groups: Vec<&String> = resources(t)
+        .filter(|(_, r)| r["Type"] == "AWS::Logs::LogGroup")
+        .map(|(name, _)| name)
+        .collect();
     let mut problems = Vec::new();
-    for (at, s) in &all {
+    for (at, s) in all {
         if s["Effect"] == "Deny" {
             continue; // a deny may be broad: it only takes away
         }
-        let key_policy = at == "FindingsKey";
+        let key_policy = t["Resources"][at.as_str()]["Type"] == "AWS::KMS::Key";
         for action in strings(&s["Action"]) {
             // The one exception: a key policy lets the account administer its key through IAM
             // (the AWS default key policy); without it a key can become unmanageable.
@@ -120,18 +134,34 @@ fn no_wildcard_action_or_resource_where_a_narrower_one_exists() {
             if key_policy && resource == "*" {
                 continue;
             }
+            // A log group's Arn attribute is `arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*`:
+            // it ends in "*", which means every log stream of that one group, the narrowest
+            // resource for logs:CreateLogStream and logs:PutLogEvents.
+            let group_arn = log_groups
+                .iter()
+                .any(|g| resource.contains(&format!("{g}.Arn")));
+            let group_streams = resource.contains(":log-group:")
+                && resource.ends_with(":*")
+                && resource.matches('*').count() == 1;
             // A trailing "*" after the trail's key prefix is the narrowest S3 allows for
             // "the log files under this prefix".
             let object_prefix = resource.contains("${TrailBucketName}/${TrailKeyPrefix}*");
-            if resource.contains('*') && !object_prefix {
+            if (resource.contains('*') || group_arn)
+                && !(group_arn || group_streams || object_prefix)
+            {
                 problems.push(format!("{at}: resource {resource}"));
             }
         }
         if s["Principal"] == json!({"AWS": "*"}) || s["Principal"] == json!("*") {
-            problems.push(format!("{at}: allows any principal"));
+            // Any principal *of the organization*: the central bus takes events from the
+            // forwarders of every member account, present and future.
+            let organization = !s["Condition"]["StringEquals"]["aws:PrincipalOrgID"].is_null();
+            if !organization {
+                problems.push(format!("{at}: allows any principal"));
+            }
         }
     }
-    assert!(problems.is_empty(), "{problems:#?}");
+    problems
 }
 
 #[test]
@@ -845,6 +875,41 @@ fn rules_refuse_inputs_that_cannot_work() {
                 false,
                 "S3 notifies a queue of another account in its region",
             ),
+            (
+                &[
+                    ("CreateEventBus", "true"),
+                    ("EventBusName", "snapshot-sharing"),
+                ],
+                true,
+                "a central bus without the organization it accepts",
+            ),
+            (
+                &[
+                    ("CreateEventBus", "true"),
+                    ("OrganizationId", "o-abcdef1234"),
+                ],
+                true,
+                "the default bus exists already",
+            ),
+            (
+                &[("OrganizationId", "o-abcdef1234")],
+                true,
+                "an organization without a bus to open would be ignored",
+            ),
+            (
+                &[
+                    ("CreateEventBus", "true"),
+                    ("EventBusName", "snapshot-sharing"),
+                    ("OrganizationId", "o-abcdef1234"),
+                ],
+                false,
+                "a central bus for the organization",
+            ),
+            (
+                &[("EventBusName", "existing-bus")],
+                false,
+                "a rule on an existing bus",
+            ),
         ],
     );
 }
@@ -1059,5 +1124,124 @@ fn the_trail_log_group_sends_only_snapshot_sharing_records() {
     assert_eq!(
         t["Resources"]["TrailLogGroupSubscription"]["DependsOn"],
         "TrailLogGroupPermission"
+    );
+}
+
+#[test]
+fn the_central_bus_accepts_events_from_the_organization_only() {
+    let t = template();
+    let default = Stack::new(&t, &[]);
+    assert!(!default.has("CentralEventBus") && !default.has("CentralEventBusPolicy"));
+    assert_eq!(
+        default.properties("SnapshotAttributeRule")["EventBusName"],
+        "default"
+    );
+
+    let central = Stack::new(
+        &t,
+        &[
+            ("CreateEventBus", "true"),
+            ("EventBusName", "snapshot-sharing"),
+            ("OrganizationId", "o-abcdef1234"),
+        ],
+    );
+    assert_eq!(
+        central.properties("CentralEventBus")["Name"],
+        "snapshot-sharing"
+    );
+    let policy = central.properties("CentralEventBusPolicy");
+    assert_eq!(policy["EventBusName"], "<CentralEventBus>");
+    assert_eq!(
+        policy["Statement"],
+        json!({
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "events:PutEvents",
+            "Resource": "<CentralEventBus.Arn>",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abcdef1234"}},
+        })
+    );
+    // The detector's rule listens on that bus, and the stack says where forwarders send to.
+    let rule = central.properties("SnapshotAttributeRule");
+    assert_eq!(rule["EventBusName"], "<CentralEventBus>");
+    assert_eq!(
+        central.eval(&t["Outputs"]["EventBusArn"]["Value"]).unwrap(),
+        "<CentralEventBus.Arn>"
+    );
+
+    // An existing bus: the rule listens there, and the stack creates no bus of its own.
+    let existing = Stack::new(&t, &[("EventBusName", "existing-bus")]);
+    assert!(!existing.has("CentralEventBus"));
+    assert_eq!(
+        existing.properties("SnapshotAttributeRule")["EventBusName"],
+        "existing-bus"
+    );
+    assert_eq!(
+        existing
+            .eval(&t["Outputs"]["EventBusArn"]["Value"])
+            .unwrap(),
+        "arn:aws:events:us-east-1:111122223333:event-bus/existing-bus"
+    );
+}
+
+#[test]
+fn the_forwarder_sends_exactly_the_detector_events_to_the_central_bus_only() {
+    let t = template();
+    let f = load("forwarder.yaml");
+    let bus = "arn:aws:events:eu-west-1:444455556666:event-bus/snapshot-sharing";
+    let stack = Stack::new(&f, &[("CentralEventBusArn", bus)]);
+
+    // The same pattern as the detector's own rule, on the member account's default bus.
+    let rule = stack.properties("ForwardRule");
+    assert_eq!(
+        rule["EventPattern"],
+        t["Resources"]["SnapshotAttributeRule"]["Properties"]["EventPattern"]
+    );
+    assert!(rule["EventBusName"].is_null(), "the default bus");
+    let targets = rule["Targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1);
+    assert_eq!(targets[0]["Arn"], bus);
+    assert_eq!(targets[0]["RoleArn"], "<ForwarderRole.Arn>");
+    // No input transformer: the forwarded event is the original, with its account and region.
+    assert!(targets[0]["InputTransformer"].is_null() && targets[0]["Input"].is_null());
+    assert_eq!(
+        targets[0]["DeadLetterConfig"]["Arn"],
+        "<ForwarderDeadLetterQueue.Arn>"
+    );
+
+    // The role: assumed by EventBridge, may put events on that bus and do nothing else.
+    let role = stack.properties("ForwarderRole");
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"],
+        json!([{
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }])
+    );
+    let statements = stack.role_statements("ForwarderRole");
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Action"], "events:PutEvents");
+    assert_eq!(statements[0]["Resource"], bus);
+
+    // Only EventBridge, for this rule, may write to the dead-letter queue.
+    let dlq = stack.properties("ForwarderDeadLetterQueuePolicy");
+    assert_eq!(
+        dlq["PolicyDocument"]["Statement"][0]["Condition"],
+        json!({"ArnEquals": {"aws:SourceArn": "<ForwardRule.Arn>"}})
+    );
+    // The only resources: a StackSet puts them in every account and region.
+    let mut kinds: Vec<&str> = resources(&f)
+        .map(|(_, r)| r["Type"].as_str().unwrap())
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "AWS::Events::Rule",
+            "AWS::IAM::Role",
+            "AWS::SQS::Queue",
+            "AWS::SQS::QueuePolicy"
+        ]
     );
 }
