@@ -130,6 +130,11 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
             }
         }
         for resource in strings(&s["Resource"]) {
+            // `!Sub "text"` is checked as the text.
+            let resource = serde_json::from_str::<Value>(&resource)
+                .ok()
+                .and_then(|v| v["Fn::Sub"].as_str().map(str::to_owned))
+                .unwrap_or(resource);
             // In a key policy the resource is always "*": it means the key itself.
             if key_policy && resource == "*" {
                 continue;
@@ -140,9 +145,10 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
             let group_arn = log_groups
                 .iter()
                 .any(|g| resource.contains(&format!("{g}.Arn")));
-            let group_streams = resource.contains(":log-group:")
-                && resource.ends_with(":*")
-                && resource.matches('*').count() == 1;
+            let group_streams = resource
+                .split_once(":log-group:")
+                .and_then(|(_, rest)| rest.strip_suffix(":*"))
+                .is_some_and(|group| !group.is_empty() && !group.contains('*'));
             // A trailing "*" after the trail's key prefix is the narrowest S3 allows for
             // "the log files under this prefix".
             let object_prefix = resource.contains("${TrailBucketName}/${TrailKeyPrefix}*");
@@ -1244,4 +1250,85 @@ fn the_forwarder_sends_exactly_the_detector_events_to_the_central_bus_only() {
             "AWS::SQS::QueuePolicy"
         ]
     );
+}
+
+#[test]
+fn a_function_deployed_with_cargo_lambda_gets_a_role_of_its_own() {
+    let t = template();
+    assert!(!Stack::new(&t, &[]).has("CargoLambdaRole"));
+
+    let topic = "arn:aws:sns:eu-west-1:444455556666:findings";
+    let key = "arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    for topic_params in [
+        vec![],
+        vec![
+            ("ExistingFindingsTopicArn", topic),
+            ("ExistingFindingsTopicKmsKeyArn", key),
+        ],
+    ] {
+        let mut params = topic_params.clone();
+        params.push(("CargoLambdaFunctionName", "snapshot-share-detector"));
+        let stack = Stack::new(&t, &params);
+        let separate = stack.role_statements("CargoLambdaRole");
+        let stacks = stack.role_statements("DetectorRole");
+
+        // Its logs: the log group Lambda uses for that function, and no other.
+        let logs = with_action(&separate, "logs:PutLogEvents");
+        assert_eq!(logs.len(), 1);
+        assert_eq!(
+            logs[0]["Action"],
+            json!(["logs:CreateLogStream", "logs:PutLogEvents"])
+        );
+        assert_eq!(
+            logs[0]["Resource"],
+            "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/snapshot-share-detector:*"
+        );
+        // The stack's role still writes the stack function's group only.
+        assert_eq!(
+            with_action(&stacks, "logs:PutLogEvents")[0]["Resource"],
+            "<DetectorLogGroup.Arn>"
+        );
+
+        // Publishing: exactly the stack function's statements (the two copies cannot drift).
+        let publishing = |statements: &[Value]| -> Vec<Value> {
+            statements
+                .iter()
+                .filter(|s| {
+                    strings(&s["Action"])
+                        .iter()
+                        .any(|a| a.starts_with("sns:") || a.starts_with("kms:"))
+                        && s["Sid"] != "DecryptLogFilesThroughS3"
+                })
+                .cloned()
+                .collect()
+        };
+        assert_eq!(
+            publishing(&separate),
+            publishing(&stacks),
+            "{topic_params:?}"
+        );
+        assert!(!publishing(&separate).is_empty());
+
+        // And nothing else: no trail, no queue.
+        let mut actions: Vec<String> = separate
+            .iter()
+            .flat_map(|s| strings(&s["Action"]))
+            .collect();
+        actions.sort();
+        actions.dedup();
+        let expected = [
+            "kms:Decrypt",
+            "kms:GenerateDataKey",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "sns:Publish",
+        ];
+        assert_eq!(actions, expected);
+        assert_eq!(
+            stack
+                .eval(&t["Outputs"]["CargoLambdaRoleArn"]["Value"])
+                .unwrap(),
+            "<CargoLambdaRole.Arn>"
+        );
+    }
 }
