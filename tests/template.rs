@@ -152,9 +152,9 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
             // A trailing "*" after the trail's key prefix is the narrowest S3 allows for
             // "the log files under this prefix".
             let object_prefix = resource.contains("${TrailBucketName}/${TrailKeyPrefix}*");
-            if (resource.contains('*') || group_arn)
-                && !(group_arn || group_streams || object_prefix)
-            {
+            let wildcard = resource.contains('*') || group_arn;
+            let narrowest = group_arn || group_streams || object_prefix;
+            if wildcard && !narrowest {
                 problems.push(format!("{at}: resource {resource}"));
             }
         }
@@ -777,7 +777,10 @@ fn publishing_uses_the_topic_key_through_sns_of_the_topic_region() {
 
 /// Parameter sets that cannot work, each refused by a rule of the template before anything is
 /// created, and sets that must pass.
-fn assert_refusals(t: &Value, cases: &[(&[(&str, &str)], bool, &str)]) {
+/// Parameters, whether they are refused, and why.
+type Case<'a> = (&'a [(&'a str, &'a str)], bool, &'a str);
+
+fn assert_refusals(t: &Value, cases: &[Case]) {
     for (params, refused, why) in cases {
         let refusals = Stack::new(t, params).refusals();
         assert_eq!(
