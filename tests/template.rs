@@ -1217,6 +1217,8 @@ fn the_forwarder_sends_exactly_the_detector_events_to_the_central_bus_only() {
         targets[0]["DeadLetterConfig"]["Arn"],
         "<ForwarderDeadLetterQueue.Arn>"
     );
+    // An event bus target takes no retry policy.
+    assert!(targets[0]["RetryPolicy"].is_null());
 
     // The role: assumed by EventBridge, may put events on that bus and do nothing else.
     let role = stack.properties("ForwarderRole");
