@@ -23,11 +23,12 @@ lint-deps:
 	@command -v cfn-lint >/dev/null 2>&1 || $(PIP) cfn-lint
 	@command -v sam >/dev/null 2>&1 || $(PIP) aws-sam-cli
 
-## Formatting, lints and the template's checks, as CI runs them.
+## Formatting, lints and the templates' checks (the detector's and the organization
+## forwarder's), as CI runs them.
 lint: lint-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
-	cfn-lint template.yaml
+	cfn-lint template.yaml forwarder.yaml
 	sam validate --lint
 
 ## The Lambda package: the release arm64 bootstrap, zipped, and its size.
