@@ -19,6 +19,9 @@ pub struct ClientSettings {
     /// The region of the findings topic: an SNS client signs for one region, and a topic of
     /// another region refuses its calls. `None`: the SDK's region.
     pub sns_region: Option<String>,
+    /// The region of the trail bucket, when it is not the function's: S3 answers a request
+    /// signed for another region with a redirect the SDK does not follow. `None`: the SDK's.
+    pub s3_region: Option<String>,
     /// Every client's endpoint, instead of the SDK's (`AWS_ENDPOINT_URL`); tests point it at an
     /// emulator or a fault-injecting proxy.
     pub endpoint_url: Option<String>,
@@ -79,6 +82,9 @@ pub fn clients_from(
         s3.set_endpoint_url(Some(url.clone()));
     }
     s3.set_force_path_style(Some(settings.s3_force_path_style));
+    if let Some(region) = &settings.s3_region {
+        s3.set_region(Some(aws_config::Region::new(region.clone())));
+    }
     if let Some(name) = &settings.retry_partition {
         s3.set_retry_partition(Some(RetryPartition::new(format!("{name}-s3"))));
     }

@@ -11,6 +11,8 @@
 
 use serde_json::Value;
 
+use crate::logs;
+
 /// A CloudTrail record: a borrowed view of the fields the rule and the finding use.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
@@ -128,31 +130,102 @@ pub fn eventbridge_record(event: &Value) -> Option<(&Value, Option<&str>)> {
     Some((detail, text(event, "account")))
 }
 
+/// Keys of which a CloudTrail record carries at least one.
+const RECORD_KEYS: [&str; 8] = [
+    "eventVersion",
+    "eventSource",
+    "eventName",
+    "eventTime",
+    "eventID",
+    "eventType",
+    "userIdentity",
+    "recipientAccountId",
+];
+
+/// Keys of the envelopes records arrive in, or that a trigger's sample holds: EventBridge,
+/// CloudWatch Logs (raw and decoded), SNS records, CloudTrail's SNS notice, S3's test event, a
+/// log file.
+const ENVELOPE_KEYS: [&str; 7] = [
+    "detail-type",
+    "awslogs",
+    "logEvents",
+    "EventSource",
+    "s3ObjectKey",
+    "Event",
+    "Records",
+];
+
+/// Whether `value` is a CloudTrail record or an envelope we know: an object with at least one
+/// of the keys a record or a known envelope carries. Anything else (another service's log, a
+/// document of labels) is not CloudTrail, and reading it must not pass for "nothing found".
+pub fn looks_like_cloudtrail(value: &Value) -> bool {
+    value.as_object().is_some_and(|map| {
+        RECORD_KEYS
+            .iter()
+            .chain(&ENVELOPE_KEYS)
+            .any(|key| map.contains_key(*key))
+    })
+}
+
 /// Calls `f` with each CloudTrail record in `value` and the account of its envelope: a bare
-/// record, an EventBridge event, a log file `{"Records":[...]}` or an array of any of these.
-/// Returns the number of values that were not JSON objects (and so not records).
-pub fn for_each_record<'a>(
-    value: &'a Value,
-    f: &mut dyn FnMut(Record<'a>, Option<&'a str>),
-) -> usize {
+/// record, an EventBridge event, a log file `{"Records":[...]}`, a CloudWatch Logs
+/// subscription payload (raw or decoded), or an array of any of these. Returns what could not
+/// be read as records (a value that is not an object, a log payload that does not decode), one
+/// message each; the other records are still handed over.
+pub fn for_each_record(value: &Value, f: &mut dyn FnMut(Record<'_>, Option<&str>)) -> Vec<String> {
+    let mut problems = Vec::new();
+    walk(value, f, &mut problems);
+    problems
+}
+
+fn walk(value: &Value, f: &mut dyn FnMut(Record<'_>, Option<&str>), problems: &mut Vec<String>) {
     match value {
-        Value::Array(items) => items.iter().map(|v| for_each_record(v, f)).sum(),
+        Value::Array(items) => items.iter().for_each(|v| walk(v, f, problems)),
         Value::Object(map) => {
             if let Some((detail, account)) = eventbridge_record(value) {
                 if let Some(record) = Record::new(detail) {
                     f(record, account);
                 }
-                return 0;
-            }
-            if let Some(Value::Array(records)) = map.get("Records") {
-                return records.iter().map(|v| for_each_record(v, f)).sum();
-            }
-            if let Some(record) = Record::new(value) {
+            } else if logs::is_subscription(value) {
+                match logs::decode(value) {
+                    Ok(message) => walk(&message, f, problems),
+                    Err(e) => problems.push(e),
+                }
+            } else if logs::is_message(value) {
+                match logs::message(value) {
+                    Ok(logs::Message::Data { records, .. }) => {
+                        for record in records {
+                            match record {
+                                Ok(record) => walk(&record, f, problems),
+                                Err(e) => problems.push(e),
+                            }
+                        }
+                    }
+                    Ok(logs::Message::Control) => {}
+                    Err(e) => problems.push(e),
+                }
+            } else if let Some(Value::Array(records)) = map.get("Records") {
+                records.iter().for_each(|v| walk(v, f, problems));
+            } else if let Some(record) = Record::new(value) {
                 f(record, None);
             }
-            0
         }
-        _ => 1,
+        other => problems.push(format!(
+            "not a CloudTrail record (a JSON {}, not an object)",
+            type_name(other)
+        )),
+    }
+}
+
+/// The JSON type of a value, for messages.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 
@@ -224,10 +297,16 @@ mod tests {
             "text",
         ]);
         let mut seen = Vec::new();
-        let not_objects = for_each_record(&value, &mut |r, account| {
+        let problems = for_each_record(&value, &mut |r, account| {
             seen.push((r.event_name.map(str::to_owned), account.map(str::to_owned)))
         });
-        assert_eq!(not_objects, 2);
+        assert_eq!(
+            problems,
+            [
+                "not a CloudTrail record (a JSON number, not an object)",
+                "not a CloudTrail record (a JSON string, not an object)"
+            ]
+        );
         let names: Vec<_> = seen
             .iter()
             .map(|(n, a)| (n.as_deref(), a.as_deref()))

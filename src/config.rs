@@ -107,6 +107,7 @@ impl Config {
             clients: ClientSettings {
                 s3_force_path_style,
                 sns_region,
+                s3_region: value("TRAIL_BUCKET_REGION"),
                 ..ClientSettings::default()
             },
             metrics_namespace: value("METRICS_NAMESPACE")
@@ -186,6 +187,7 @@ mod tests {
             ("MAX_RECORD_BYTES", "1048576"),
             ("MAX_CONCURRENT_OBJECTS", "2"),
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            ("TRAIL_BUCKET_REGION", "eu-west-1"),
         ])
         .unwrap();
         assert_eq!(
@@ -201,6 +203,7 @@ mod tests {
         assert!(c.clients.s3_force_path_style);
         // The SNS client signs for the topic's region, whatever the function's is.
         assert_eq!(c.clients.sns_region.as_deref(), Some("us-east-1"));
+        assert_eq!(c.clients.s3_region.as_deref(), Some("eu-west-1"));
     }
 
     #[test]

@@ -127,7 +127,14 @@ impl<S: Sink, T: ObjectStore> Handler<S, T> {
                     tracing::warn!(message_id = unit.message_id.as_deref(), "skipped: {reason}");
                 }
                 Work::Object(object) => tally.add(self.pipeline.object(&object, None).await),
+                Work::Invalid(why) => {
+                    tally.input_errors += 1;
+                    tally.error(why);
+                }
             }
+        }
+        for error in &tally.errors {
+            tracing::error!(message_id = unit.message_id.as_deref(), "{error}");
         }
         (unit.message_id, tally)
     }

@@ -29,6 +29,7 @@ pub mod cloudtrail;
 pub mod config;
 pub mod finding;
 pub mod lambda;
+pub mod logs;
 pub mod metrics;
 pub mod pipeline;
 pub mod reader;

@@ -37,6 +37,7 @@ impl Summary {
             findings = t.findings,
             published = t.published,
             undelivered = t.undelivered,
+            not_cloudtrail = t.not_cloudtrail,
             duration_ms = self.duration.as_millis() as u64,
             "invocation summary"
         );
@@ -44,7 +45,7 @@ impl Summary {
 }
 
 /// The metrics of one invocation: (name, unit, value).
-fn values(s: &Summary) -> [(&'static str, &'static str, f64); 8] {
+fn values(s: &Summary) -> [(&'static str, &'static str, f64); 9] {
     let t = &s.tally;
     [
         ("RecordsScanned", "Count", t.records as f64),
@@ -53,6 +54,7 @@ fn values(s: &Summary) -> [(&'static str, &'static str, f64); 8] {
         ("PublishFailures", "Count", t.undelivered as f64),
         ("ObjectsRead", "Count", t.objects as f64),
         ("ObjectsSkipped", "Count", t.skipped as f64),
+        ("NotCloudTrail", "Count", t.not_cloudtrail as f64),
         ("FailedUnits", "Count", s.failed_units as f64),
         (
             "Duration",

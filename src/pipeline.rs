@@ -87,7 +87,6 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
         let opened = match store.open(object).await {
             Ok(opened) => opened,
             Err(e) => {
-                tracing::error!(object = %object, failure = ?e.failure, "{e}");
                 tally.input_errors = 1;
                 tally.error(e.to_string());
                 return tally;
@@ -146,8 +145,8 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
         tally.bytes = report.bytes;
         tally.records = report.records;
         tally.findings = report.findings;
+        tally.not_cloudtrail = report.not_cloudtrail;
         if let Some(error) = report.error_summary() {
-            tracing::error!(input = name, "{error}");
             tally.input_errors = 1;
             tally.error(format!("{name}: {error}"));
         }

@@ -23,6 +23,8 @@ pub struct Tally {
     pub undelivered: u64,
     /// Inputs (objects, files, records) that could not be read whole.
     pub input_errors: u64,
+    /// Records that are not CloudTrail at all (another service's logs, a wrong file).
+    pub not_cloudtrail: u64,
     /// What went wrong, each naming its input; the first [`MAX_KEPT_ERRORS`].
     pub errors: Vec<String>,
     /// All errors, kept or not.
@@ -53,6 +55,7 @@ impl Tally {
         self.published += other.published;
         self.undelivered += other.undelivered;
         self.input_errors += other.input_errors;
+        self.not_cloudtrail += other.not_cloudtrail;
         let hidden = other.error_count - other.errors.len() as u64;
         for message in other.errors {
             self.error(message);

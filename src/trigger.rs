@@ -6,6 +6,9 @@
 //!   `detail` is a record;
 //! - S3 event notifications (`Records[].eventSource == "aws:s3"`), keys form-URL-decoded;
 //! - EventBridge "Object Created" events from `aws.s3`;
+//! - CloudWatch Logs subscriptions `{"awslogs": {"data": ...}}` (an organization trail's log
+//!   group): each log event is a record; a control message is skipped; a payload that does not
+//!   decode fails its unit;
 //! - SQS batches: each message body is a payload of its own, and its failures are reported per
 //!   message (`batchItemFailures`);
 //! - SNS notifications, delivered to Lambda, or to SQS raw or wrapped: the `Message` is a payload;
@@ -20,6 +23,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cloudtrail;
+use crate::logs;
 use crate::source::{decode_key, ObjectRef};
 
 /// The outer envelope of an invocation: how the work arrived. Named in logs, in the summary
@@ -44,6 +48,8 @@ pub enum Trigger {
     CloudtrailRecords,
     /// A bare CloudTrail record, given directly.
     CloudtrailRecord,
+    /// A CloudWatch Logs subscription (an organization trail's log group).
+    CloudwatchLogs,
     /// Nothing we know.
     #[default]
     Unrecognised,
@@ -61,6 +67,7 @@ impl Trigger {
             Trigger::CloudtrailSns => "cloudtrail-sns",
             Trigger::CloudtrailRecords => "cloudtrail-records",
             Trigger::CloudtrailRecord => "cloudtrail-record",
+            Trigger::CloudwatchLogs => "cloudwatch-logs",
             Trigger::Unrecognised => "unrecognised",
         }
     }
@@ -84,6 +91,9 @@ pub enum Work {
     Object(ObjectRef),
     /// Nothing to do, and why (logged).
     Skip(String),
+    /// A payload we recognise but cannot read (a CloudWatch Logs payload that does not
+    /// decode): the unit fails, so that it is retried and then kept where someone sees it.
+    Invalid(String),
 }
 
 /// Work that succeeds or fails as a whole: the invocation, or one SQS message.
@@ -170,9 +180,13 @@ fn work(payload: Value, depth: usize) -> Result<(Trigger, Vec<Work>), String> {
     let Value::Object(mut map) = payload else {
         return Err(format!(
             "payload is a JSON {}, not an object",
-            type_name(&payload)
+            cloudtrail::type_name(&payload)
         ));
     };
+
+    if map.get("awslogs").is_some() {
+        return Ok((Trigger::CloudwatchLogs, log_records(&Value::Object(map))));
+    }
 
     // EventBridge.
     if let Some(detail_type) = map.get("detail-type").and_then(Value::as_str) {
@@ -283,6 +297,36 @@ fn work(payload: Value, depth: usize) -> Result<(Trigger, Vec<Work>), String> {
     Err(format!("unrecognised payload (keys: {})", keys.join(", ")))
 }
 
+/// The records of a CloudWatch Logs subscription payload. The payload's `owner` is the account
+/// of the log group (for an organization trail, the management account), not the snapshot's:
+/// records name their own account.
+fn log_records(payload: &Value) -> Vec<Work> {
+    let message = match logs::decode(payload) {
+        Ok(message) => message,
+        Err(e) => return vec![Work::Invalid(e)],
+    };
+    match logs::message(&message) {
+        Ok(logs::Message::Control) => vec![Work::Skip(
+            "a CloudWatch Logs CONTROL_MESSAGE (a health check of the subscription)".to_owned(),
+        )],
+        Ok(logs::Message::Data { records, .. }) => records
+            .into_iter()
+            .map(|record| match record {
+                Ok(record @ Value::Object(_)) => Work::Record {
+                    record,
+                    account: None,
+                },
+                Ok(other) => Work::Invalid(format!(
+                    "a CloudWatch Logs event whose message is a JSON {}, not a record",
+                    cloudtrail::type_name(&other)
+                )),
+                Err(e) => Work::Invalid(e),
+            })
+            .collect(),
+        Err(e) => vec![Work::Invalid(e)],
+    }
+}
+
 /// A payload carried as a JSON string (SNS `Message`).
 fn nested(message: &str, depth: usize) -> Result<(Trigger, Vec<Work>), String> {
     match serde_json::from_str::<Value>(message) {
@@ -335,17 +379,6 @@ fn eventbridge_object(detail: &Value) -> Result<ObjectRef, String> {
     let decoded = decode_key(key);
     object.alt_key = (decoded != key).then_some(decoded);
     Ok(object)
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 /// The start of a text, for log lines about input we could not use.

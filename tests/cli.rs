@@ -40,17 +40,21 @@ fn stderr(out: &Output) -> String {
 }
 
 #[test]
-fn the_sample_events_give_two_findings() {
+fn the_sample_events_give_four_findings() {
     let out = scan(&["events/"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let f = findings(&out);
     let targets: Vec<&str> = f.iter().map(|f| f["userId"].as_str().unwrap()).collect();
-    // Sorted file order: foreign-account, public (failed, removed, self give nothing).
-    assert_eq!(targets, ["098797384747", "all"]);
-    assert_eq!(f[1]["public"], true);
+    // Sorted file order: the log group payload's two shares, then foreign-account and public
+    // (the control message, failed, removed and self give nothing).
+    assert_eq!(
+        targets,
+        ["012345678912", "111122223333", "098797384747", "all"]
+    );
+    assert_eq!(f[3]["public"], true);
     let err = stderr(&out);
     assert!(
-        err.contains("2 findings") && err.contains("0 errors"),
+        err.contains("4 findings") && err.contains("0 errors"),
         "{err}"
     );
     assert!(err.contains("records"), "{err}");
@@ -142,8 +146,8 @@ fn trusted_accounts_apply_to_scan() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let f = findings(&out);
-    assert_eq!(f.len(), 1);
-    assert_eq!(f[0]["userId"], "all");
+    let targets: Vec<&str> = f.iter().map(|f| f["userId"].as_str().unwrap()).collect();
+    assert_eq!(targets, ["012345678912", "111122223333", "all"]);
 }
 
 #[test]
@@ -180,10 +184,10 @@ async fn publish_sends_the_findings_to_sns_too() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("2 published"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("4 published"), "{}", stderr(&out));
     let printed = findings(&out);
-    let got = common::receive(&c, &t, 2).await;
-    assert_eq!(got.len(), 2);
+    let got = common::receive(&c, &t, 4).await;
+    assert_eq!(got.len(), 4);
     let mut sent: Vec<&str> = printed
         .iter()
         .map(|f| f["finding_id"].as_str().unwrap())

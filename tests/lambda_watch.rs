@@ -22,6 +22,8 @@ const LOG: &str = "tests/fixtures/corpus/all-corpus-records.Records.json.gz";
 
 /// What each sample gives: (file, findings published, whether it is an SQS batch).
 const EXPECTED: &[(&str, usize, bool)] = &[
+    ("cloudwatch-logs-control.json", 0, false),
+    ("cloudwatch-logs-org-trail.json", 2, false),
     ("eventbridge-s3-object-created.json", 5, false),
     ("eventbridge-share-failed.json", 0, false),
     ("eventbridge-share-foreign-account.json", 1, false),

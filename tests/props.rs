@@ -1362,7 +1362,10 @@ proptest! {
                 prop_assert!(
                     matches!(
                         e.kind,
-                        RecordErrorKind::NotAnObject(_) | RecordErrorKind::TooLarge { .. }
+                        RecordErrorKind::NotAnObject(_)
+                            | RecordErrorKind::NotCloudTrail(_)
+                            | RecordErrorKind::Container(_)
+                            | RecordErrorKind::TooLarge { .. }
                     ),
                     "valid JSON, yet {}", e
                 );
@@ -1738,7 +1741,7 @@ fn check_invocation(payload: &Value, inv: &Invocation) -> Result<(), TestCaseErr
                 Work::Object(o) => {
                     let _ = (o.url(), o.skip_reason());
                 }
-                Work::Skip(why) => prop_assert!(!why.is_empty()),
+                Work::Skip(why) | Work::Invalid(why) => prop_assert!(!why.is_empty()),
             }
         }
     }

@@ -48,7 +48,7 @@ fn classify(payload: Value) {
             Work::Object(o) => {
                 let _ = (o.url(), o.skip_reason());
             }
-            Work::Skip(why) => assert!(!why.is_empty()),
+            Work::Skip(why) | Work::Invalid(why) => assert!(!why.is_empty()),
         }
     }
 }

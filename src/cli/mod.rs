@@ -103,8 +103,12 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
         } else {
             String::new()
         };
+        let foreign = match totals.not_cloudtrail {
+            0 => String::new(),
+            n => format!(", {n} not CloudTrail"),
+        };
         eprintln!(
-            "scanned {} inputs ({}): {} records, {} findings{published}, {} errors in {:.2}s",
+            "scanned {} inputs ({}): {} records{foreign}, {} findings{published}, {} errors in {:.2}s",
             totals.objects,
             human_bytes(totals.bytes),
             totals.records,

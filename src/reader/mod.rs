@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 
 use serde_json::Value;
 
-use crate::cloudtrail::for_each_record;
+use crate::cloudtrail;
 use crate::finding::Finding;
 use crate::rule::{self, Prefilter, TrustedAccounts};
 
@@ -274,24 +274,51 @@ impl Evaluator<'_, '_> {
             Ok(text) => text,
             Err(e) => return fail(report, RecordErrorKind::Utf8(e.valid_up_to())),
         };
-        if !self.prefilter.may_match(bytes) {
+        let candidate = self.prefilter.may_match(bytes);
+        // The first record of an input is parsed whatever it holds, to tell a CloudTrail input
+        // from something else: another service's logs must not read as "nothing found". The
+        // records the rule parses anyway are checked too; the others cost nothing more.
+        let first = index == 1;
+        if !candidate && !first {
+            return;
+        }
+        let value: Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            Err(e) if candidate => return fail(report, RecordErrorKind::Json(e)),
+            Err(_) => return,
+        };
+        if !cloudtrail::looks_like_cloudtrail(&value) {
+            report.not_cloudtrail += 1;
+            return fail(report, RecordErrorKind::NotCloudTrail(keys(&value)));
+        }
+        if !candidate {
             return;
         }
         report.candidates += 1;
-        let value: Value = match serde_json::from_str(text) {
-            Ok(value) => value,
-            Err(e) => return fail(report, RecordErrorKind::Json(e)),
-        };
         let mut findings = 0;
-        let not_objects = for_each_record(&value, &mut |record, account| {
+        let problems = cloudtrail::for_each_record(&value, &mut |record, account| {
             for finding in rule::detect(&record, account, self.opts.trusted, self.opts.origin) {
                 emit(finding);
                 findings += 1;
             }
         });
         report.findings += findings;
-        if not_objects > 0 {
-            fail(report, RecordErrorKind::NotAnObject("value inside Records"));
+        if let Some(first) = problems.first() {
+            let more = problems.len() - 1;
+            let detail = match more {
+                0 => first.clone(),
+                _ => format!("{first} (and {more} more)"),
+            };
+            fail(report, RecordErrorKind::Container(detail));
         }
     }
+}
+
+/// The first keys of an object, for a message about what it is instead.
+fn keys(value: &Value) -> String {
+    let keys: Vec<&str> = value
+        .as_object()
+        .map(|m| m.keys().map(String::as_str).take(6).collect())
+        .unwrap_or_default();
+    keys.join(", ")
 }

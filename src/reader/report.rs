@@ -49,6 +49,8 @@ pub struct ScanReport {
     /// Records that mention `ModifySnapshotAttribute` and were parsed.
     pub candidates: u64,
     pub findings: u64,
+    /// Records that are JSON objects but not CloudTrail (also counted as errors).
+    pub not_cloudtrail: u64,
     /// The first [`MAX_KEPT_ERRORS`] record-level errors; reading went on after each.
     pub errors: Vec<RecordError>,
     pub error_count: u64,
@@ -123,6 +125,13 @@ pub enum RecordErrorKind {
     Json(serde_json::Error),
     #[error("not a CloudTrail record (a JSON {0}, not an object)")]
     NotAnObject(&'static str),
+    /// A JSON object with none of the keys of a CloudTrail record or of an envelope we know.
+    #[error("not CloudTrail: an object with none of the keys of a CloudTrail record (keys: {0})")]
+    NotCloudTrail(String),
+    /// Something inside the record could not be read as records (a value that is not an
+    /// object, a CloudWatch Logs payload that does not decode).
+    #[error("{0}")]
+    Container(String),
     #[error("record of {len} bytes exceeds MAX_RECORD_BYTES ({limit}); it was not evaluated")]
     TooLarge { len: u64, limit: usize },
 }

@@ -29,7 +29,9 @@ impl Default for Prefilter {
 impl Prefilter {
     /// `false` only when no parse of `bytes` could give a record the rule matches.
     pub fn may_match(&self, bytes: &[u8]) -> bool {
-        self.needle.find(bytes).is_some() || self.escapes_a_letter(bytes)
+        self.needle.find(bytes).is_some()
+            || self.escapes_a_letter(bytes)
+            || first_key_is(bytes, b"awslogs")
     }
 
     /// Whether `bytes` hold a `\uXXXX` escape of a letter of [`EVENT_NAME`] (other escapes,
@@ -47,6 +49,26 @@ impl Prefilter {
     }
 }
 
+/// Whether the object in `bytes` starts with the key `key`: a CloudWatch Logs subscription
+/// payload (`{"awslogs": ...}`) holds its records compressed, where no byte search sees them.
+/// Looks at the first bytes only, so every other record pays nothing.
+fn first_key_is(bytes: &[u8], key: &[u8]) -> bool {
+    let mut rest = match bytes.split_first() {
+        Some((b'{', rest)) => rest,
+        _ => return false,
+    };
+    while let Some((b, tail)) = rest.split_first() {
+        if !b.is_ascii_whitespace() {
+            break;
+        }
+        rest = tail;
+    }
+    rest.len() > key.len() + 1
+        && rest[0] == b'"'
+        && &rest[1..=key.len()] == key
+        && rest[key.len() + 1] == b'"'
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +83,10 @@ mod tests {
         assert!(!p.may_match(br#"{"userAgent":"\u003cscript"}"#));
         // A cut escape reads nothing past the end.
         assert!(!p.may_match(br#"{"a":"\u00"#));
+        // CloudWatch Logs payloads hold their records compressed.
+        assert!(p.may_match(br#"{"awslogs":{"data":"H4sI"}}"#));
+        assert!(p.may_match(b"{\n  \"awslogs\": {}}"));
+        assert!(!p.may_match(br#"{"awslogsX":1}"#));
+        assert!(!p.may_match(br#"{"a":{"awslogs":1}}"#));
     }
 }
