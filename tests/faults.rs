@@ -615,6 +615,7 @@ async fn function_clients(endpoint: &str) -> (aws_sdk_s3::Client, aws_sdk_sns::C
     let settings = ClientSettings {
         s3_force_path_style: true,
         sns_region: None,
+        s3_region: None,
         endpoint_url: Some(endpoint.to_owned()),
         timeouts: Timeouts {
             connect: Duration::from_secs(1),
