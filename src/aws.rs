@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::config::retry::RetryPartition;
+use aws_sdk_s3::config::retry::{RetryConfig, RetryPartition};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// How the clients are built: the parts of the configuration that the SDK does not read from
@@ -26,6 +26,9 @@ pub struct ClientSettings {
     /// emulator or a fault-injecting proxy.
     pub endpoint_url: Option<String>,
     pub timeouts: Timeouts,
+    /// Attempts per S3 request, retries included, in the SDK's adaptive mode (which also
+    /// slows down when S3 throttles). `None`: the SDK's standard mode, 3 attempts.
+    pub retry_attempts: Option<u32>,
     /// A retry quota of their own for these clients (the SDK shares one per service and
     /// process otherwise): the fault tests keep one test's failures from throttling another's
     /// retries.
@@ -87,6 +90,9 @@ pub fn clients_from(
     }
     if let Some(name) = &settings.retry_partition {
         s3.set_retry_partition(Some(RetryPartition::new(format!("{name}-s3"))));
+    }
+    if let Some(attempts) = settings.retry_attempts {
+        s3.set_retry_config(Some(RetryConfig::adaptive().with_max_attempts(attempts)));
     }
     // Publishing is small and must not hang an invocation: bound each attempt and the whole
     // call (retries included).

@@ -3,8 +3,12 @@
 //! - An SQS-triggered invocation answers with `batchItemFailures` naming exactly the messages
 //!   whose object could not be read or whose findings could not be published; SQS delivers
 //!   those again and deletes the rest.
+//! - An S3 Batch Operations invocation answers every task: `Succeeded` once its object was read
+//!   and every finding published, `TemporaryFailure` when another try may succeed (throttling,
+//!   timeouts, 5xx, a failed publish), `PermanentFailure` otherwise (missing, denied, not
+//!   CloudTrail), each with the reason, for the job's completion report.
 //! - Any other invocation fails as a whole if anything failed, so that Lambda (asynchronous
-//!   invocation, EventBridge) retries the event.
+//!   invocation, EventBridge, CloudWatch Logs) retries the event.
 //! - A payload that is not recognised is logged and ends successfully: no retry could help.
 
 use std::time::Instant;
@@ -17,6 +21,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::metrics::{emf_line, Summary};
 use crate::pipeline::Pipeline;
+use crate::s3_batch;
 use crate::sink::{Output, Sink, SnsSink};
 use crate::source::{ObjectStore, S3Store};
 use crate::tally::Tally;
@@ -36,6 +41,8 @@ pub struct Handler<S, T> {
 pub enum Response {
     /// To SQS: the messages to deliver again.
     Batch(SqsBatchResponse),
+    /// To S3 Batch Operations: a result for each task.
+    S3Batch(s3_batch::Response),
     /// To any other caller: what the invocation did.
     Summary(Summary),
 }
@@ -88,18 +95,33 @@ impl<S: Sink, T: ObjectStore> Handler<S, T> {
             ..Summary::default()
         };
         let mut batch = SqsBatchResponse::default();
+        let mut results = Vec::new();
         for (message_id, tally) in reports {
             if !tally.is_clean() {
                 summary.failed_units += 1;
-                if let Some(id) = message_id {
-                    batch.add_failure(id);
+                if let (Some(id), Trigger::Sqs) = (&message_id, invocation.trigger) {
+                    batch.add_failure(id.clone());
                 }
+            }
+            if invocation.job.is_some() {
+                results.push(s3_batch::TaskResult::new(
+                    message_id.unwrap_or_default(),
+                    &tally,
+                ));
             }
             summary.tally.add(tally);
         }
         summary.duration = started.elapsed();
 
-        let response = if invocation.trigger == Trigger::Sqs {
+        let response = if let Some(job) = invocation.job {
+            // Every task is answered, failures included: the job retries or reports them.
+            Ok(Response::S3Batch(s3_batch::Response {
+                invocation_schema_version: job.schema_version,
+                treat_missing_keys_as: s3_batch::ResultCode::PermanentFailure,
+                invocation_id: job.invocation_id,
+                results,
+            }))
+        } else if invocation.trigger == Trigger::Sqs {
             Ok(Response::Batch(batch))
         } else if summary.failed_units > 0 {
             Err(InvocationError {

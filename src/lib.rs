@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod reader;
 pub mod rule;
+pub mod s3_batch;
 pub mod sink;
 pub mod source;
 pub mod tally;

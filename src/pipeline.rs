@@ -19,7 +19,7 @@ use crate::finding::Finding;
 use crate::reader::{self, Progress, ReadError, ScanOptions, ScanReport};
 use crate::rule;
 use crate::sink::{Sink, BATCH_ENTRIES};
-use crate::source::{ObjectRef, ObjectStore};
+use crate::source::{Failure, ObjectRef, ObjectStore, Opened};
 use crate::tally::Tally;
 
 /// A sink, an object store (when a trigger or an input names objects) and the rule's settings.
@@ -69,39 +69,71 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
         tally
     }
 
-    /// Skips, opens and reads one stored object. `progress`, if given, is updated as the
-    /// reading goes.
+    /// Skips, opens and reads one stored object, publishing its findings as they are found.
+    /// `progress`, if given, is updated as the reading goes.
     pub async fn object(&self, object: &ObjectRef, progress: Option<Arc<Progress>>) -> Tally {
+        match self.open(object).await {
+            Ok((opened, name)) => {
+                let url = opened.object.url();
+                self.stream(opened.body, &name, url, progress).await
+            }
+            Err(tally) => tally,
+        }
+    }
+
+    /// Reads one stored object like [`Pipeline::object`], but hands its findings back instead
+    /// of publishing them: a caller that reads many objects at once publishes them in key
+    /// order ([`Pipeline::publish`]), so that the output does not depend on timing.
+    pub async fn object_findings(&self, object: &ObjectRef) -> (Vec<Finding>, Tally) {
+        let (opened, name) = match self.open(object).await {
+            Ok(opened) => opened,
+            Err(tally) => return (Vec::new(), tally),
+        };
+        let (mut rx, reading) = self.spawn_read(opened.body, opened.object.url(), None);
+        let mut findings = Vec::new();
+        while let Some(finding) = rx.recv().await {
+            findings.push(finding);
+        }
+        let mut tally = Tally::default();
+        read_tally(reading.await, &name, &mut tally);
+        (findings, tally)
+    }
+
+    /// Publishes findings found elsewhere (see [`Pipeline::object_findings`]).
+    pub async fn publish(&self, findings: Vec<Finding>) -> Tally {
+        let mut tally = Tally::default();
+        for batch in findings.chunks(BATCH_ENTRIES) {
+            self.deliver(batch.to_vec(), &mut tally).await;
+        }
+        tally
+    }
+
+    /// Skips or opens an object: the body and its name, or the tally of why not.
+    async fn open(&self, object: &ObjectRef) -> Result<(Opened, String), Tally> {
         let mut tally = Tally::default();
         if let Some(reason) = object.skip_reason() {
             tracing::info!(object = %object, "skipped: {reason}");
             tally.skipped = 1;
-            return tally;
+            return Err(tally);
         }
         tally.objects = 1;
         let Some(store) = &self.store else {
             tally.input_errors = 1;
             tally.error(format!("{object}: no object store configured"));
-            return tally;
+            return Err(tally);
         };
-        let opened = match store.open(object).await {
-            Ok(opened) => opened,
+        match store.open(object).await {
+            Ok(opened) => {
+                let name = opened.object.to_string();
+                Ok((opened, name))
+            }
             Err(e) => {
                 tally.input_errors = 1;
+                tally.transient_errors = u64::from(e.failure == Failure::Transient);
                 tally.error(e.to_string());
-                return tally;
+                Err(tally)
             }
-        };
-        let name = opened.object.to_string();
-        let mut read = self
-            .stream(opened.body, &name, opened.object.url(), progress)
-            .await;
-        if read.records == 0 && read.is_clean() {
-            tracing::info!(object = %name, "no records in the object");
         }
-        read.objects = 0;
-        tally.add(read);
-        tally
     }
 
     /// Reads `input` to the end on a blocking thread, publishing findings as they are found.
@@ -113,7 +145,28 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
         origin: String,
         progress: Option<Arc<Progress>>,
     ) -> Tally {
-        let (tx, mut rx) = mpsc::channel::<Finding>(4 * BATCH_ENTRIES);
+        let (mut rx, reading) = self.spawn_read(input, origin, progress);
+        let mut tally = Tally::default();
+        let mut batch = Vec::with_capacity(BATCH_ENTRIES);
+        while rx.recv_many(&mut batch, BATCH_ENTRIES).await > 0 {
+            self.deliver(std::mem::take(&mut batch), &mut tally).await;
+        }
+        read_tally(reading.await, name, &mut tally);
+        if tally.records == 0 && tally.is_clean() {
+            tracing::info!(input = name, "no records in the input");
+        }
+        tally
+    }
+
+    /// Starts reading `input` on a blocking thread; findings arrive on the channel as they are
+    /// found, the reader's report when the thread ends.
+    fn spawn_read<R: Read + Send + 'static>(
+        &self,
+        input: R,
+        origin: String,
+        progress: Option<Arc<Progress>>,
+    ) -> (mpsc::Receiver<Finding>, tokio::task::JoinHandle<ScanReport>) {
+        let (tx, rx) = mpsc::channel::<Finding>(4 * BATCH_ENTRIES);
         let settings = Arc::clone(&self.settings);
         let reading = tokio::task::spawn_blocking(move || {
             let opts = ScanOptions {
@@ -127,30 +180,7 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
                 let _ = tx.blocking_send(finding);
             })
         });
-        let mut tally = Tally {
-            objects: 1,
-            ..Tally::default()
-        };
-        let mut batch = Vec::with_capacity(BATCH_ENTRIES);
-        while rx.recv_many(&mut batch, BATCH_ENTRIES).await > 0 {
-            self.deliver(std::mem::take(&mut batch), &mut tally).await;
-        }
-        let report = reading.await.unwrap_or_else(|e| ScanReport {
-            fatal: Some(ReadError::Panic(match e.try_into_panic() {
-                Ok(panic) => panic_message(&*panic),
-                Err(e) => e.to_string(),
-            })),
-            ..ScanReport::default()
-        });
-        tally.bytes = report.bytes;
-        tally.records = report.records;
-        tally.findings = report.findings;
-        tally.not_cloudtrail = report.not_cloudtrail;
-        if let Some(error) = report.error_summary() {
-            tally.input_errors = 1;
-            tally.error(format!("{name}: {error}"));
-        }
-        tally
+        (rx, reading)
     }
 
     async fn deliver(&self, findings: Vec<Finding>, tally: &mut Tally) {
@@ -172,4 +202,26 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// Adds what the reader reported about one input to `tally`.
+fn read_tally(reading: Result<ScanReport, tokio::task::JoinError>, name: &str, tally: &mut Tally) {
+    let report = reading.unwrap_or_else(|e| ScanReport {
+        fatal: Some(ReadError::Panic(match e.try_into_panic() {
+            Ok(panic) => panic_message(&*panic),
+            Err(e) => e.to_string(),
+        })),
+        ..ScanReport::default()
+    });
+    tally.objects = 1;
+    tally.bytes = report.bytes;
+    tally.records = report.records;
+    tally.findings = report.findings;
+    tally.not_cloudtrail = report.not_cloudtrail;
+    if let Some(error) = report.error_summary() {
+        tally.input_errors = 1;
+        // A connection cut mid-object may not happen again; a corrupt file will.
+        tally.transient_errors = u64::from(matches!(report.fatal, Some(ReadError::Io { .. })));
+        tally.error(format!("{name}: {error}"));
+    }
 }

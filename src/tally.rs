@@ -23,6 +23,8 @@ pub struct Tally {
     pub undelivered: u64,
     /// Inputs (objects, files, records) that could not be read whole.
     pub input_errors: u64,
+    /// Errors that another try may not meet: throttling, timeouts, 5xx, a cut connection.
+    pub transient_errors: u64,
     /// Records that are not CloudTrail at all (another service's logs, a wrong file).
     pub not_cloudtrail: u64,
     /// What went wrong, each naming its input; the first [`MAX_KEPT_ERRORS`].
@@ -56,6 +58,7 @@ impl Tally {
         self.undelivered += other.undelivered;
         self.input_errors += other.input_errors;
         self.not_cloudtrail += other.not_cloudtrail;
+        self.transient_errors += other.transient_errors;
         let hidden = other.error_count - other.errors.len() as u64;
         for message in other.errors {
             self.error(message);

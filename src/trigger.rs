@@ -9,6 +9,8 @@
 //! - CloudWatch Logs subscriptions `{"awslogs": {"data": ...}}` (an organization trail's log
 //!   group): each log event is a record; a control message is skipped; a payload that does not
 //!   decode fails its unit;
+//! - S3 Batch Operations invocations (schema 1.0 and 2.0): each task an object, answered one by
+//!   one;
 //! - SQS batches: each message body is a payload of its own, and its failures are reported per
 //!   message (`batchItemFailures`);
 //! - SNS notifications, delivered to Lambda, or to SQS raw or wrapped: the `Message` is a payload;
@@ -24,6 +26,7 @@ use serde_json::Value;
 
 use crate::cloudtrail;
 use crate::logs;
+use crate::s3_batch;
 use crate::source::{decode_key, ObjectRef};
 
 /// The outer envelope of an invocation: how the work arrived. Named in logs, in the summary
@@ -50,6 +53,8 @@ pub enum Trigger {
     CloudtrailRecord,
     /// A CloudWatch Logs subscription (an organization trail's log group).
     CloudwatchLogs,
+    /// An S3 Batch Operations job: one task per object; the answer names each task.
+    S3Batch,
     /// Nothing we know.
     #[default]
     Unrecognised,
@@ -68,6 +73,7 @@ impl Trigger {
             Trigger::CloudtrailRecords => "cloudtrail-records",
             Trigger::CloudtrailRecord => "cloudtrail-record",
             Trigger::CloudwatchLogs => "cloudwatch-logs",
+            Trigger::S3Batch => "s3-batch",
             Trigger::Unrecognised => "unrecognised",
         }
     }
@@ -96,10 +102,11 @@ pub enum Work {
     Invalid(String),
 }
 
-/// Work that succeeds or fails as a whole: the invocation, or one SQS message.
+/// Work that succeeds or fails as a whole: the invocation, one SQS message, or one S3 Batch
+/// Operations task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unit {
-    /// The SQS message id, for `batchItemFailures`.
+    /// The SQS message id (for `batchItemFailures`) or the S3 Batch Operations task id.
     pub message_id: Option<String>,
     pub work: Vec<Work>,
 }
@@ -110,6 +117,8 @@ pub struct Invocation {
     /// The outer envelope; [`Trigger::Sqs`] means the answer is an SQS batch response.
     pub trigger: Trigger,
     pub units: Vec<Unit>,
+    /// The S3 Batch Operations job, whose answer names each task ([`Trigger::S3Batch`]).
+    pub job: Option<s3_batch::Job>,
 }
 
 /// How deep envelopes nest before we stop unwrapping (SQS → SNS → S3 is three).
@@ -117,6 +126,21 @@ const MAX_NESTING: usize = 4;
 
 /// Classifies an invocation payload.
 pub fn classify(payload: Value) -> Invocation {
+    if s3_batch::is_invocation(&payload) {
+        let (job, tasks) = s3_batch::tasks(&payload);
+        let units = tasks
+            .into_iter()
+            .map(|(task_id, object)| Unit {
+                message_id: Some(task_id),
+                work: vec![object.map_or_else(Work::Invalid, Work::Object)],
+            })
+            .collect();
+        return Invocation {
+            trigger: Trigger::S3Batch,
+            units,
+            job: Some(job),
+        };
+    }
     if let Some(messages) = sqs_messages(&payload) {
         let units = messages
             .into_iter()
@@ -137,12 +161,14 @@ pub fn classify(payload: Value) -> Invocation {
         return Invocation {
             trigger: Trigger::Sqs,
             units,
+            job: None,
         };
     }
     let (trigger, work) =
         work(payload, 0).unwrap_or_else(|why| (Trigger::Unrecognised, vec![Work::Skip(why)]));
     Invocation {
         trigger,
+        job: None,
         units: vec![Unit {
             message_id: None,
             work,

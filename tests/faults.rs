@@ -614,8 +614,6 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> i
 async fn function_clients(endpoint: &str) -> (aws_sdk_s3::Client, aws_sdk_sns::Client) {
     let settings = ClientSettings {
         s3_force_path_style: true,
-        sns_region: None,
-        s3_region: None,
         endpoint_url: Some(endpoint.to_owned()),
         timeouts: Timeouts {
             connect: Duration::from_secs(1),
@@ -623,6 +621,7 @@ async fn function_clients(endpoint: &str) -> (aws_sdk_s3::Client, aws_sdk_sns::C
             publish: Duration::from_secs(15),
         },
         retry_partition: Some(unique("faults")),
+        ..ClientSettings::default()
     };
     aws::clients_from(&sdk_config(endpoint).await, &settings)
 }

@@ -30,6 +30,8 @@ const EXPECTED: &[(&str, usize, bool)] = &[
     ("eventbridge-share-public.json", 1, false),
     ("eventbridge-share-removed.json", 0, false),
     ("eventbridge-share-self.json", 0, false),
+    ("s3-batch-operations-1.0.json", 5, false),
+    ("s3-batch-operations-2.0.json", 5, false),
     ("s3-notification.json", 5, false),
     ("sns-s3-notification.json", 5, false),
     ("sqs-s3-notification.json", 5, true),
@@ -175,6 +177,14 @@ async fn every_sample_event_runs_inside_the_lambda_emulator() {
             serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{file}: {e}: {stdout}"));
         if *sqs {
             assert_eq!(response, json!({"batchItemFailures": []}), "{file}");
+        } else if file.starts_with("s3-batch-operations") {
+            // S3 Batch Operations reads one result per task.
+            assert_eq!(
+                response["results"],
+                json!([{"taskId": "dGFza2lkZ29lc2hlcmUK", "resultCode": "Succeeded",
+                        "resultString": "892 records, 5 findings, 5 published"}]),
+                "{file}: {response}"
+            );
         } else {
             assert_eq!(response["findings"], json!(published), "{file}: {response}");
             assert_eq!(

@@ -1,26 +1,27 @@
 //! The command line: `scan` evaluates CloudTrail data offline, with the same reader, rule and
 //! findings as the Lambda function.
 
-use std::fs::File;
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::pipeline::Pipeline;
-use crate::reader::Progress;
 use crate::sink::{Output, SnsSink};
-use crate::source::{ListRequest, ObjectRef, ObjectStore, S3Store, S3Url};
+use crate::source::S3Store;
 use crate::tally::Tally;
 
 mod inputs;
+pub mod layout;
 mod progress;
+mod scanner;
 
 use inputs::{inputs, Input};
-use progress::{human_bytes, show_progress};
+use layout::{Day, Filters};
+use progress::human_bytes;
+use scanner::Scanner;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -60,6 +61,37 @@ pub struct ScanArgs {
     /// Do not print the summary line on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// S3 objects read at once under an s3:// prefix. Findings are still printed in key order.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub concurrency: u16,
+    /// Under an s3:// prefix, only log files of this day or later (YYYY-MM-DD, the day in the
+    /// key, UTC). Prefixes of earlier days are not listed.
+    #[arg(long, value_parser = Day::parse)]
+    pub since: Option<Day>,
+    /// Under an s3:// prefix, only log files of this day or earlier (YYYY-MM-DD).
+    #[arg(long, value_parser = Day::parse)]
+    pub until: Option<Day>,
+    /// Under an s3:// prefix, only these accounts (repeat, or separate with commas).
+    #[arg(long = "account", value_delimiter = ',')]
+    pub accounts: Vec<String>,
+    /// Under an s3:// prefix, only these regions (repeat, or separate with commas).
+    #[arg(long = "region", value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Instead of scanning, write the S3 Batch Operations CSV manifest (bucket,key) of the
+    /// log files under the s3:// prefixes and filters to FILE (- for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<String>,
+}
+
+impl ScanArgs {
+    fn filters(&self) -> Filters {
+        Filters {
+            since: self.since,
+            until: self.until,
+            accounts: self.accounts.iter().map(|a| a.trim().to_owned()).collect(),
+            regions: self.regions.iter().map(|r| r.trim().to_owned()).collect(),
+        }
+    }
 }
 
 /// Runs `scan`; returns the process exit status.
@@ -81,7 +113,11 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
     }
     let needs_s3 = inputs.iter().any(|i| matches!(i, Ok(Input::S3(_))));
     let (s3, sns) = if needs_s3 || args.publish {
-        let (s3, sns) = crate::aws::clients(&config.clients).await;
+        // A back-fill meets S3's throttling (SlowDown) at high concurrency: back off and try
+        // again, more patiently than a Lambda invocation would.
+        let mut clients = config.clients.clone();
+        clients.retry_attempts = Some(10);
+        let (s3, sns) = crate::aws::clients(&clients).await;
         (Some(S3Store::new(s3)), Some(sns))
     } else {
         (None, None)
@@ -94,9 +130,13 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
     let scanner = Scanner {
         pipeline: Pipeline::new(Output::new(topic, true), s3, config.settings),
         progress: !args.quiet && io::stderr().is_terminal(),
+        concurrency: usize::from(args.concurrency),
+        filters: args.filters(),
+        manifest: args.manifest.clone(),
         totals: Tally::default(),
+        pruned: 0,
     };
-    let totals = scanner.run(inputs).await;
+    let (totals, pruned) = scanner.run(inputs).await;
     if !args.quiet {
         let published = if args.publish {
             format!(", {} published", totals.published)
@@ -107,8 +147,12 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
             0 => String::new(),
             n => format!(", {n} not CloudTrail"),
         };
+        let pruned = match pruned {
+            0 => String::new(),
+            n => format!(" ({n} prefixes skipped by the filters, unlisted)"),
+        };
         eprintln!(
-            "scanned {} inputs ({}): {} records{foreign}, {} findings{published}, {} errors in {:.2}s",
+            "scanned {} inputs{pruned} ({}): {} records{foreign}, {} findings{published}, {} errors in {:.2}s",
             totals.objects,
             human_bytes(totals.bytes),
             totals.records,
@@ -123,101 +167,5 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// Scans inputs one after the other, keeping the totals.
-struct Scanner<T> {
-    pipeline: Pipeline<Output, T>,
-    /// Whether to show a progress line on stderr.
-    progress: bool,
-    totals: Tally,
-}
-
-impl<T: ObjectStore> Scanner<T> {
-    async fn run(mut self, inputs: Vec<io::Result<Input>>) -> Tally {
-        for input in inputs {
-            match input {
-                Err(e) => self.failed(e),
-                Ok(Input::Stdin) => {
-                    self.read(io::stdin(), "stdin".to_owned(), "-".to_owned())
-                        .await
-                }
-                Ok(Input::File(path)) => {
-                    let name = path.display().to_string();
-                    match File::open(&path) {
-                        Ok(file) => self.read(file, name.clone(), name).await,
-                        Err(e) => self.failed(format!("{name}: {e}")),
-                    }
-                }
-                Ok(Input::S3(S3Url::Object(object))) => self.object(object).await,
-                Ok(Input::S3(S3Url::Prefix { bucket, prefix })) => {
-                    self.prefix(bucket, prefix).await
-                }
-            }
-        }
-        self.totals
-    }
-
-    /// Every object under `prefix`, a listing page at a time.
-    async fn prefix(&mut self, bucket: String, prefix: String) {
-        let mut request = ListRequest {
-            bucket,
-            prefix,
-            ..ListRequest::default()
-        };
-        loop {
-            let Some(store) = self.pipeline.store() else {
-                return;
-            };
-            let page = match store.list(&request).await {
-                Ok(page) => page,
-                Err(e) => return self.failed(e),
-            };
-            for object in page.objects {
-                self.object(object).await;
-            }
-            match page.next {
-                Some(next) => request.continuation = Some(next),
-                None => return,
-            }
-        }
-    }
-
-    async fn object(&mut self, object: ObjectRef) {
-        let tally = self.pipeline.object(&object, None).await;
-        for error in &tally.errors {
-            eprintln!("error: {error}");
-        }
-        self.totals.add(tally);
-    }
-
-    /// Reads one input; `name` is for messages, `origin` for findings.
-    async fn read<R: std::io::Read + Send + 'static>(
-        &mut self,
-        input: R,
-        name: String,
-        origin: String,
-    ) {
-        let progress = self.progress.then(|| Arc::new(Progress::default()));
-        let ticker = progress
-            .clone()
-            .map(|p| tokio::spawn(show_progress(name.clone(), p)));
-        let tally = self.pipeline.stream(input, &name, origin, progress).await;
-        if let Some(ticker) = ticker {
-            ticker.abort();
-            eprint!("\r\x1b[2K");
-        }
-        for error in &tally.errors {
-            eprintln!("error: {error}");
-        }
-        self.totals.add(tally);
-    }
-
-    fn failed(&mut self, error: impl std::fmt::Display) {
-        self.totals.objects += 1;
-        self.totals.input_errors += 1;
-        self.totals.error(error.to_string());
-        eprintln!("error: {error}");
     }
 }

@@ -1,24 +1,27 @@
 //! The progress line `scan` redraws on a terminal, and byte counts for people.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::reader::Progress;
 
+/// The end of a long name, to fit a status line.
+fn short(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let skip = chars.len().saturating_sub(48);
+    let tail: String = chars[skip..].iter().collect();
+    if skip > 0 {
+        format!("…{tail}")
+    } else {
+        tail
+    }
+}
+
 /// Redraws one status line on stderr (a terminal) until aborted.
 pub(super) async fn show_progress(name: String, progress: Arc<Progress>) {
     let started = Instant::now();
-    let short: String = {
-        let chars: Vec<char> = name.chars().collect();
-        let skip = chars.len().saturating_sub(48);
-        let tail: String = chars[skip..].iter().collect();
-        if skip > 0 {
-            format!("…{tail}")
-        } else {
-            tail
-        }
-    };
+    let short = short(&name);
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let bytes = progress.bytes.load(Ordering::Relaxed);
@@ -31,6 +34,55 @@ pub(super) async fn show_progress(name: String, progress: Arc<Progress>) {
             progress.findings.load(Ordering::Relaxed),
         );
     }
+}
+
+/// Counters of a prefix scan, updated by the lister and the readers.
+#[derive(Debug, Default)]
+pub(super) struct PrefixProgress {
+    /// Objects listed so far.
+    pub listed: AtomicU64,
+    /// Whether the listing is complete (then `listed` is the total).
+    pub listing_done: AtomicBool,
+    /// Objects read (or failed).
+    pub done: AtomicU64,
+    pub bytes: AtomicU64,
+    pub findings: AtomicU64,
+}
+
+/// Redraws the status line of a prefix scan: objects, bytes, findings, objects per second
+/// and, once the listing is complete, the time left.
+pub(super) async fn show_prefix_progress(name: String, progress: Arc<PrefixProgress>) {
+    let started = Instant::now();
+    let short = short(&name);
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        eprint!(
+            "\r\x1b[2K{short}: {}",
+            prefix_line(&progress, started.elapsed())
+        );
+    }
+}
+
+fn prefix_line(p: &PrefixProgress, elapsed: Duration) -> String {
+    let done = p.done.load(Ordering::Relaxed);
+    let listed = p.listed.load(Ordering::Relaxed);
+    let seconds = elapsed.as_secs_f64().max(0.001);
+    let rate = done as f64 / seconds;
+    let total = if p.listing_done.load(Ordering::Relaxed) {
+        let left = if rate > 0.0 {
+            format!(", {:.0}s left", listed.saturating_sub(done) as f64 / rate)
+        } else {
+            String::new()
+        };
+        format!("{done}/{listed} objects{left}")
+    } else {
+        format!("{done} objects ({listed} listed so far)")
+    };
+    format!(
+        "{total}, {}, {} findings, {rate:.0} objects/s",
+        human_bytes(p.bytes.load(Ordering::Relaxed)),
+        p.findings.load(Ordering::Relaxed),
+    )
 }
 
 pub(super) fn human_bytes(n: u64) -> String {
@@ -51,6 +103,25 @@ pub(super) fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefix_progress_shows_the_time_left_once_the_total_is_known() {
+        let p = PrefixProgress::default();
+        p.listed.store(400, Ordering::Relaxed);
+        p.done.store(100, Ordering::Relaxed);
+        p.bytes.store(3 << 20, Ordering::Relaxed);
+        p.findings.store(2, Ordering::Relaxed);
+        let ten = Duration::from_secs(10);
+        assert_eq!(
+            prefix_line(&p, ten),
+            "100 objects (400 listed so far), 3.0 MiB, 2 findings, 10 objects/s"
+        );
+        p.listing_done.store(true, Ordering::Relaxed);
+        assert_eq!(
+            prefix_line(&p, ten),
+            "100/400 objects, 30s left, 3.0 MiB, 2 findings, 10 objects/s"
+        );
+    }
 
     #[test]
     fn bytes_are_human() {

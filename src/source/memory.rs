@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::{Failure, ListRequest, Listing, ObjectError, ObjectRef, ObjectStore, Opened};
@@ -14,6 +15,8 @@ pub struct MemoryStore {
     failures: Mutex<BTreeMap<(String, String), Failure>>,
     /// Page size of listings (S3's is 1,000).
     page: usize,
+    lists: AtomicU64,
+    opens: AtomicU64,
 }
 
 impl MemoryStore {
@@ -36,6 +39,14 @@ impl MemoryStore {
         lock(&self.objects).insert((bucket.to_owned(), key.to_owned()), body.into());
     }
 
+    /// Requests so far: (LIST, GET), as S3 would bill them.
+    pub fn requests(&self) -> (u64, u64) {
+        (
+            self.lists.load(Ordering::Relaxed),
+            self.opens.load(Ordering::Relaxed),
+        )
+    }
+
     /// Opening `bucket/key` fails with `failure` from now on.
     pub fn fail(&self, bucket: &str, key: &str, failure: Failure) {
         lock(&self.failures).insert((bucket.to_owned(), key.to_owned()), failure);
@@ -48,6 +59,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl ObjectStore for MemoryStore {
     async fn open(&self, object: &ObjectRef) -> Result<Opened, ObjectError> {
+        self.opens.fetch_add(1, Ordering::Relaxed);
         let name = (object.bucket.clone(), object.key.clone());
         let error = |failure, reason: &str| ObjectError {
             object: object.to_string(),
@@ -57,7 +69,15 @@ impl ObjectStore for MemoryStore {
         if let Some(&failure) = lock(&self.failures).get(&name) {
             return Err(error(failure, &format!("GetObject failed: {failure:?}")));
         }
-        let body = lock(&self.objects).get(&name).cloned();
+        let mut body = lock(&self.objects).get(&name).cloned();
+        if body.is_none() {
+            // The other spelling of the key, as the S3 adapter tries it.
+            if let Some(alt) = &object.alt_key {
+                body = lock(&self.objects)
+                    .get(&(object.bucket.clone(), alt.clone()))
+                    .cloned();
+            }
+        }
         let body = body.ok_or_else(|| error(Failure::NotFound, "GetObject failed: NoSuchKey"))?;
         let mut opened = object.clone();
         opened.size = Some(body.len() as u64);
@@ -69,6 +89,7 @@ impl ObjectStore for MemoryStore {
     }
 
     async fn list(&self, request: &ListRequest) -> Result<Listing, ObjectError> {
+        self.lists.fetch_add(1, Ordering::Relaxed);
         let objects = lock(&self.objects);
         let after = request
             .continuation

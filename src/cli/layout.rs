@@ -1,0 +1,312 @@
+//! CloudTrail's key layout, used to list only what can match: `[PREFIX/]AWSLogs/[o-ORG/]ACCOUNT/
+//! CloudTrail/REGION/YYYY/MM/DD/FILE`. With `--account`, `--region`, `--since` and `--until`,
+//! a prefix scan lists the accounts and regions it needs and goes straight to the matching
+//! days, instead of listing the whole bucket and filtering keys: an organization-month is
+//! millions of objects, and each LIST returns a thousand.
+//!
+//! The walk is depth-first in key order, so objects come out sorted and memory holds one
+//! path of the tree, not the listing.
+
+use std::fmt;
+
+use tokio::sync::mpsc;
+
+use crate::source::{ListRequest, ObjectError, ObjectRef, ObjectStore};
+
+/// A calendar day (proleptic Gregorian), enough for key prefixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Day {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+}
+
+impl Day {
+    /// `YYYY-MM-DD`.
+    pub fn parse(text: &str) -> Result<Day, String> {
+        let bad = || format!("{text:?} is not a date (YYYY-MM-DD)");
+        let mut parts = text.trim().splitn(3, '-');
+        let mut next = |len: usize| {
+            parts
+                .next()
+                .filter(|p| p.len() == len && p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse::<u16>().ok())
+                .ok_or_else(bad)
+        };
+        let (year, month, day) = (next(4)?, next(2)?, next(2)?);
+        let d = Day {
+            year,
+            month: month as u8,
+            day: day as u8,
+        };
+        if !(1..=12).contains(&d.month) || d.day == 0 || d.day > days_in_month(year, d.month) {
+            return Err(bad());
+        }
+        Ok(d)
+    }
+
+    fn next(self) -> Day {
+        if self.day < days_in_month(self.year, self.month) {
+            Day {
+                day: self.day + 1,
+                ..self
+            }
+        } else if self.month < 12 {
+            Day {
+                month: self.month + 1,
+                day: 1,
+                ..self
+            }
+        } else {
+            Day {
+                year: self.year + 1,
+                month: 1,
+                day: 1,
+            }
+        }
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}/{:02}/{:02}", self.year, self.month, self.day)
+    }
+}
+
+fn days_in_month(year: u16, month: u8) -> u8 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// What a prefix scan may skip without listing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    pub since: Option<Day>,
+    pub until: Option<Day>,
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+}
+
+impl Filters {
+    pub fn is_empty(&self) -> bool {
+        self == &Filters::default()
+    }
+
+    fn account(&self, id: &str) -> bool {
+        self.accounts.is_empty() || self.accounts.iter().any(|a| a == id)
+    }
+
+    fn region(&self, name: &str) -> bool {
+        self.regions.is_empty() || self.regions.iter().any(|r| r == name)
+    }
+
+    /// Whether a date prefix (a year, a month or a day) can hold matching files.
+    fn dates(&self, parts: &[u16]) -> bool {
+        let lo = |p: &[u16]| (p[0], *p.get(1).unwrap_or(&1), *p.get(2).unwrap_or(&1));
+        let hi = |p: &[u16]| (p[0], *p.get(1).unwrap_or(&12), *p.get(2).unwrap_or(&31));
+        let since = self.since.map(|d| (d.year, d.month as u16, d.day as u16));
+        let until = self.until.map(|d| (d.year, d.month as u16, d.day as u16));
+        since.is_none_or(|s| hi(parts) >= s) && until.is_none_or(|u| lo(parts) <= u)
+    }
+}
+
+/// Where in the layout a prefix ends.
+#[derive(Debug, Clone, PartialEq)]
+enum Level {
+    /// Above `AWSLogs/` (a trail's own key prefix, or the bucket's root).
+    Root(usize),
+    /// `AWSLogs/` or `AWSLogs/o-ORG/`: accounts below.
+    Accounts,
+    /// `ACCOUNT/`: `CloudTrail/` below.
+    Account,
+    /// `ACCOUNT/CloudTrail/`: regions below.
+    Regions,
+    /// `REGION/`, or a year or month under it: dates below (the parts seen so far).
+    Dates(Vec<u16>),
+    /// A day, or anything the layout does not describe: list it all.
+    Leaf,
+}
+
+/// What a walk did besides handing out objects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Walked {
+    /// LIST requests made.
+    pub lists: u64,
+    /// Prefixes (accounts, regions, dates) the filters skipped without listing them.
+    pub pruned: u64,
+}
+
+/// Lists every object under `bucket/prefix` that the filters let through, in key order, and
+/// sends each to `objects`; stops early when the receiver is gone.
+pub async fn walk<T: ObjectStore>(
+    store: &T,
+    bucket: &str,
+    prefix: &str,
+    filters: &Filters,
+    objects: &mpsc::Sender<ObjectRef>,
+) -> Result<Walked, ObjectError> {
+    let mut walked = Walked::default();
+    let level = if filters.is_empty() {
+        Level::Leaf
+    } else {
+        level_of(prefix)
+    };
+    // Depth-first, children pushed in reverse so that they come off in key order.
+    let mut stack = vec![(prefix.to_owned(), level)];
+    while let Some((prefix, level)) = stack.pop() {
+        if level == Level::Leaf {
+            if !list_all(store, bucket, &prefix, objects, &mut walked).await? {
+                break;
+            }
+            continue;
+        }
+        let mut children = Vec::new();
+        match (&level, filters) {
+            // Only `CloudTrail/` holds log files: no need to list the account.
+            (Level::Account, _) => {
+                children.push((format!("{prefix}CloudTrail/"), Level::Regions));
+            }
+            // Known regions: no need to list them.
+            (Level::Regions, Filters { regions, .. }) if !regions.is_empty() => {
+                let mut regions = regions.clone();
+                regions.sort();
+                for r in regions {
+                    children.push((format!("{prefix}{r}/"), Level::Dates(Vec::new())));
+                }
+            }
+            // Both ends of the range known: the days are the prefixes.
+            (
+                Level::Dates(parts),
+                Filters {
+                    since: Some(s),
+                    until: Some(u),
+                    ..
+                },
+            ) if parts.is_empty() => {
+                let mut day = *s;
+                while day <= *u {
+                    children.push((format!("{prefix}{day}/"), Level::Leaf));
+                    day = day.next();
+                }
+            }
+            _ => {
+                for child in list_prefixes(store, bucket, &prefix, &mut walked).await? {
+                    let name = child[prefix.len()..].trim_end_matches('/');
+                    match next_level(&level, name, filters) {
+                        Some(next) => children.push((child, next)),
+                        None => walked.pruned += 1,
+                    }
+                }
+            }
+        }
+        stack.extend(children.into_iter().rev());
+    }
+    Ok(walked)
+}
+
+/// The level a user's prefix ends at, from its segments.
+fn level_of(prefix: &str) -> Level {
+    let mut level = Level::Root(0);
+    let segments = prefix.split('/');
+    let complete = prefix.ends_with('/') || prefix.is_empty();
+    let segments: Vec<&str> = segments.filter(|s| !s.is_empty()).collect();
+    if !complete {
+        // A prefix that ends inside a name: list what it names.
+        return Level::Leaf;
+    }
+    for name in segments {
+        level = match next_level(&level, name, &Filters::default()) {
+            Some(next) => next,
+            None => return Level::Leaf,
+        };
+    }
+    level
+}
+
+/// The level of child `name` under `level`; `None` when the filters (or the layout) skip it.
+fn next_level(level: &Level, name: &str, filters: &Filters) -> Option<Level> {
+    let digits = |n: usize| name.len() == n && name.bytes().all(|b| b.is_ascii_digit());
+    match level {
+        Level::Root(_) if name == "AWSLogs" => Some(Level::Accounts),
+        // A trail's own key prefix: look one or two levels down for AWSLogs.
+        Level::Root(depth) if *depth < 2 => Some(Level::Root(depth + 1)),
+        Level::Root(_) => None,
+        Level::Accounts if name.starts_with("o-") => Some(Level::Accounts),
+        Level::Accounts if digits(12) => filters.account(name).then_some(Level::Account),
+        Level::Accounts => None,
+        Level::Account if name == "CloudTrail" => Some(Level::Regions),
+        // Digest and Insights files are not log files.
+        Level::Account => None,
+        Level::Regions => filters.region(name).then(|| Level::Dates(Vec::new())),
+        Level::Dates(parts) if parts.len() < 3 && digits(if parts.is_empty() { 4 } else { 2 }) => {
+            let mut parts = parts.clone();
+            parts.push(name.parse().ok()?);
+            filters.dates(&parts).then(|| {
+                if parts.len() == 3 {
+                    Level::Leaf
+                } else {
+                    Level::Dates(parts)
+                }
+            })
+        }
+        Level::Dates(_) => None,
+        Level::Leaf => Some(Level::Leaf),
+    }
+}
+
+/// The common prefixes directly under `prefix`, every page.
+async fn list_prefixes<T: ObjectStore>(
+    store: &T,
+    bucket: &str,
+    prefix: &str,
+    walked: &mut Walked,
+) -> Result<Vec<String>, ObjectError> {
+    let mut request = ListRequest {
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+        delimiter: Some('/'),
+        ..ListRequest::default()
+    };
+    let mut prefixes = Vec::new();
+    loop {
+        walked.lists += 1;
+        let page = store.list(&request).await?;
+        prefixes.extend(page.prefixes);
+        match page.next {
+            Some(next) => request.continuation = Some(next),
+            None => return Ok(prefixes),
+        }
+    }
+}
+
+/// Every object under `prefix`, page by page; `false` when the receiver is gone.
+async fn list_all<T: ObjectStore>(
+    store: &T,
+    bucket: &str,
+    prefix: &str,
+    objects: &mpsc::Sender<ObjectRef>,
+    walked: &mut Walked,
+) -> Result<bool, ObjectError> {
+    let mut request = ListRequest {
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+        ..ListRequest::default()
+    };
+    loop {
+        walked.lists += 1;
+        let page = store.list(&request).await?;
+        for object in page.objects {
+            if objects.send(object).await.is_err() {
+                return Ok(false);
+            }
+        }
+        match page.next {
+            Some(next) => request.continuation = Some(next),
+            None => return Ok(true),
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Hunting history: the key-layout walk lists only the prefixes the filters can match, and S3
+//! Batch Operations tasks are answered one by one with the result code their outcome deserves.
+//! (The object store here is the in-memory one, which counts requests as S3 would bill them;
+//! tests/backfill_s3.rs runs `scan s3://` against S3 itself.)
+
+use serde_json::{json, Value};
+use snapshot_share_detector::cli::layout::{self, Day, Filters};
+use snapshot_share_detector::config::Settings;
+use snapshot_share_detector::lambda::{Handler, Response};
+use snapshot_share_detector::pipeline::Pipeline;
+use snapshot_share_detector::s3_batch::ResultCode;
+use snapshot_share_detector::sink::Memory;
+use snapshot_share_detector::source::{Failure, MemoryStore, ObjectRef};
+use tokio::sync::mpsc;
+
+const BUCKET: &str = "log-archive";
+const ACCOUNTS: [&str; 3] = ["111122223333", "444455556666", "777788889999"];
+const REGIONS: [&str; 3] = ["eu-west-1", "us-east-1", "us-west-2"];
+
+/// An organization trail's bucket: 3 accounts x 3 regions x 5 days (2024-08-01..05) x 2
+/// files, plus digest files and a folder marker.
+fn org_bucket() -> MemoryStore {
+    let store = MemoryStore::new();
+    for account in ACCOUNTS {
+        for region in REGIONS {
+            for day in 1..=5 {
+                for n in 0..2 {
+                    let key = format!(
+                        "AWSLogs/o-exampleorg1/{account}/CloudTrail/{region}/2024/08/0{day}/\
+                         {account}_CloudTrail_{region}_202408{day:02}T12{n}0Z_x.json.gz"
+                    );
+                    store.put(BUCKET, &key, br#"{"Records":[]}"#.to_vec());
+                }
+            }
+            let digest = format!(
+                "AWSLogs/o-exampleorg1/{account}/CloudTrail-Digest/{region}/2024/08/01/d.json.gz"
+            );
+            store.put(BUCKET, &digest, b"{}".to_vec());
+        }
+    }
+    store
+}
+
+async fn walk(store: &MemoryStore, prefix: &str, filters: &Filters) -> (Vec<String>, u64) {
+    let (tx, mut rx) = mpsc::channel::<ObjectRef>(8);
+    let collect = async {
+        let mut keys = Vec::new();
+        while let Some(o) = rx.recv().await {
+            keys.push(o.key);
+        }
+        keys
+    };
+    let (walked, keys) = tokio::join!(
+        async move { layout::walk(store, BUCKET, prefix, filters, &tx).await },
+        collect
+    );
+    (keys, walked.unwrap().pruned)
+}
+
+#[tokio::test]
+async fn without_filters_everything_under_the_prefix_is_listed_in_key_order() {
+    let store = org_bucket();
+    let (keys, pruned) = walk(&store, "AWSLogs/", &Filters::default()).await;
+    assert_eq!(keys.len(), 3 * 3 * 5 * 2 + 9, "log files and digest files");
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    assert_eq!(pruned, 0);
+    // One listing of 99 keys: one LIST.
+    assert_eq!(store.requests(), (1, 0));
+}
+
+#[tokio::test]
+async fn filters_list_only_the_matching_accounts_regions_and_days() {
+    let store = org_bucket();
+    let filters = Filters {
+        since: Some(Day::parse("2024-08-02").unwrap()),
+        until: Some(Day::parse("2024-08-03").unwrap()),
+        accounts: vec!["444455556666".into()],
+        regions: vec!["us-east-1".into()],
+    };
+    let (keys, pruned) = walk(&store, "AWSLogs/", &filters).await;
+    let want: Vec<String> = ["02", "03"]
+        .iter()
+        .flat_map(|d| {
+            (0..2).map(move |n| {
+                format!(
+                    "AWSLogs/o-exampleorg1/444455556666/CloudTrail/us-east-1/2024/08/{d}/\
+                     444455556666_CloudTrail_us-east-1_202408{d}T12{n}0Z_x.json.gz"
+                )
+            })
+        })
+        .collect();
+    assert_eq!(keys, want);
+    // LIST: AWSLogs/ (the organization), o-exampleorg1/ (its accounts), then one per matching
+    // day; the account's CloudTrail/ and the region are named, not listed. The other two
+    // accounts are skipped unlisted. Each key handed out is one GET for the scanner.
+    assert_eq!(store.requests(), (1 + 1 + 2, 0));
+    assert_eq!(pruned, 2);
+}
+
+#[tokio::test]
+async fn an_open_date_range_lists_years_months_and_days_and_prunes_by_them() {
+    let store = org_bucket();
+    let filters = Filters {
+        since: Some(Day::parse("2024-08-04").unwrap()),
+        regions: vec!["eu-west-1".into()],
+        ..Filters::default()
+    };
+    let (keys, pruned) = walk(&store, "AWSLogs/o-exampleorg1/", &filters).await;
+    assert_eq!(keys.len(), 3 * 2 * 2, "3 accounts, days 04 and 05, 2 files");
+    assert!(keys.iter().all(|k| k.contains("/eu-west-1/2024/08/0")));
+    // Days 01..03 of each account's region: pruned after listing the month.
+    assert_eq!(pruned, 3 * 3);
+    let (lists, gets) = store.requests();
+    // Accounts (1), then per account: years (1), months (1), days (1), each kept day (2).
+    assert_eq!((lists, gets), (1 + 3 * (1 + 1 + 1 + 2), 0));
+}
+
+#[test]
+fn dates_are_checked() {
+    assert_eq!(
+        Day::parse("2024-02-29").unwrap(),
+        Day {
+            year: 2024,
+            month: 2,
+            day: 29
+        }
+    );
+    for bad in [
+        "2023-02-29",
+        "2024-13-01",
+        "2024-1-01",
+        "yesterday",
+        "2024-08-32",
+    ] {
+        assert!(Day::parse(bad).unwrap_err().contains(bad), "{bad}");
+    }
+}
+
+fn batch_event(schema: &str, tasks: &[(&str, &str)]) -> Value {
+    let tasks: Vec<Value> = tasks
+        .iter()
+        .map(|(id, key)| match schema {
+            "1.0" => json!({"taskId": id, "s3Key": key, "s3VersionId": null,
+                            "s3BucketArn": format!("arn:aws:s3:::{BUCKET}")}),
+            _ => json!({"taskId": id, "s3Key": key, "s3VersionId": null, "s3Bucket": BUCKET}),
+        })
+        .collect();
+    json!({"invocationSchemaVersion": schema, "invocationId": "inv-1",
+           "job": {"id": "job-1"}, "tasks": tasks})
+}
+
+#[tokio::test]
+async fn batch_tasks_get_the_result_code_their_outcome_deserves() {
+    for schema in ["1.0", "2.0"] {
+        let store = MemoryStore::new();
+        let log =
+            std::fs::read("tests/fixtures/corpus/all-corpus-records.Records.json.gz").unwrap();
+        store.put(BUCKET, "AWSLogs/good log.json.gz", log);
+        store.put(BUCKET, "AWSLogs/throttled.json.gz", b"{}".to_vec());
+        store.fail(BUCKET, "AWSLogs/throttled.json.gz", Failure::Transient);
+        store.put(BUCKET, "AWSLogs/labels.json", br#"{"labels":[]}"#.to_vec());
+        let handler = Handler::new(
+            Pipeline::new(Memory::default(), Some(store), Settings::default()),
+            4,
+        );
+        // Schema 1.0 URL-encodes keys; 2.0 gives them as they are.
+        let good = if schema == "1.0" {
+            "AWSLogs/good+log.json.gz"
+        } else {
+            "AWSLogs/good log.json.gz"
+        };
+        let event = batch_event(
+            schema,
+            &[
+                ("t-good", good),
+                ("t-missing", "AWSLogs/missing.json.gz"),
+                ("t-throttled", "AWSLogs/throttled.json.gz"),
+                ("t-foreign", "AWSLogs/labels.json"),
+            ],
+        );
+        let (response, summary) = handler.handle(event).await;
+        let Ok(Response::S3Batch(answer)) = response else {
+            panic!("{schema}: {response:?}");
+        };
+        assert_eq!(answer.invocation_schema_version, schema);
+        assert_eq!(answer.invocation_id, "inv-1");
+        let codes: Vec<(&str, ResultCode)> = answer
+            .results
+            .iter()
+            .map(|r| (r.task_id.as_str(), r.result_code))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("t-good", ResultCode::Succeeded),
+                ("t-missing", ResultCode::PermanentFailure),
+                ("t-throttled", ResultCode::TemporaryFailure),
+                ("t-foreign", ResultCode::PermanentFailure),
+            ],
+            "{schema}"
+        );
+        assert_eq!(
+            answer.results[0].result_string,
+            "892 records, 5 findings, 5 published"
+        );
+        assert!(answer.results[1].result_string.contains("NoSuchKey"));
+        assert!(answer.results[3].result_string.contains("not CloudTrail"));
+        // Findings are published before Succeeded is said.
+        assert_eq!(handler.pipeline().sink().take().len(), 5);
+        assert_eq!(summary.failed_units, 3);
+    }
+}
