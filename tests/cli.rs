@@ -165,8 +165,8 @@ fn no_command_outside_lambda_prints_help() {
 }
 
 #[tokio::test]
-async fn publish_sends_the_findings_to_sns_too() {
-    let Some(moto) = common::moto() else { return };
+async fn aws_publish_sends_the_findings_to_sns_too() {
+    let moto = common::moto();
     let c = common::clients(moto).await;
     let t = common::topic(&c, false).await;
     let out = bin()

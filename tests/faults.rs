@@ -637,8 +637,8 @@ struct Env {
     reference: Handler<Memory, S3Store>,
 }
 
-async fn setup() -> Option<Env> {
-    let moto: &Moto = moto()?;
+async fn setup() -> Env {
+    let moto: &Moto = moto();
     let c = clients(moto).await;
     let topic = topic(&c, false).await;
     let proxy = Proxy::start(moto.endpoint.trim_start_matches("http://")).await;
@@ -653,13 +653,13 @@ async fn setup() -> Option<Env> {
         Pipeline::new(Memory::default(), Some(store), Settings::default()),
         4,
     );
-    Some(Env {
+    Env {
         c,
         topic,
         proxy,
         handler,
         reference,
-    })
+    }
 }
 
 impl Env {
@@ -751,7 +751,7 @@ fn assert_summary(label: &str, s: &Summary, published: usize, undelivered: usize
 /// A fault for the first `times` publish requests: the SDK (or the sink, for failed entries)
 /// retries, the invocation succeeds, every finding arrives exactly once.
 async fn transient_publish_fault(label: &str, fault: Fault, times: usize, publish_calls: usize) {
-    let Some(env) = setup().await else { return };
+    let env = setup().await;
     let event = many_targets_event(times as u64);
     let reference = env.reference_ids(&event).await;
     assert_eq!(reference.len(), TARGETS);
@@ -781,7 +781,7 @@ async fn persistent_publish_fault(
     publish_calls: usize,
     reason: &[&str],
 ) {
-    let Some(env) = setup().await else { return };
+    let env = setup().await;
     let event = many_targets_event(50 + undelivered as u64);
     let reference = env.reference_ids(&event).await;
     env.proxy.inject(Kind::Publish, None, fault, None);
@@ -826,13 +826,13 @@ async fn persistent_publish_fault(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn throttling_twice_is_retried_and_delivered() {
+async fn aws_throttling_twice_is_retried_and_delivered() {
     // Batch 1: throttled, throttled, accepted; batch 2: accepted.
     transient_publish_fault("SNS Throttling x2", Fault::Throttling, 2, 4).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn persistent_throttling_fails_naming_the_undelivered_findings() {
+async fn aws_persistent_throttling_fails_naming_the_undelivered_findings() {
     persistent_publish_fault(
         "SNS Throttling persistent",
         Fault::Throttling,
@@ -846,12 +846,12 @@ async fn persistent_throttling_fails_naming_the_undelivered_findings() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_500_is_retried_and_delivered() {
+async fn aws_a_500_is_retried_and_delivered() {
     transient_publish_fault("SNS 500 x1", Fault::ServerError(500), 1, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn persistent_500_fails_naming_the_undelivered_findings() {
+async fn aws_persistent_500_fails_naming_the_undelivered_findings() {
     persistent_publish_fault(
         "SNS 500 persistent",
         Fault::ServerError(500),
@@ -865,12 +865,12 @@ async fn persistent_500_fails_naming_the_undelivered_findings() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_503_is_retried_and_delivered() {
+async fn aws_a_503_is_retried_and_delivered() {
     transient_publish_fault("SNS 503 x2", Fault::ServerError(503), 2, 4).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn persistent_503_fails_naming_the_undelivered_findings() {
+async fn aws_persistent_503_fails_naming_the_undelivered_findings() {
     persistent_publish_fault(
         "SNS 503 persistent",
         Fault::ServerError(503),
@@ -884,12 +884,12 @@ async fn persistent_503_fails_naming_the_undelivered_findings() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_connection_reset_is_retried_and_delivered() {
+async fn aws_a_connection_reset_is_retried_and_delivered() {
     transient_publish_fault("SNS reset x1", Fault::Reset, 1, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn persistent_resets_fail_naming_the_undelivered_findings() {
+async fn aws_persistent_resets_fail_naming_the_undelivered_findings() {
     persistent_publish_fault(
         "SNS reset persistent",
         Fault::Reset,
@@ -903,12 +903,12 @@ async fn persistent_resets_fail_naming_the_undelivered_findings() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_answer_times_out_and_is_retried() {
+async fn aws_a_slow_answer_times_out_and_is_retried() {
     transient_publish_fault("SNS stall x1", Fault::Stall, 1, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answers_that_never_come_fail_naming_the_undelivered_findings() {
+async fn aws_answers_that_never_come_fail_naming_the_undelivered_findings() {
     persistent_publish_fault(
         "SNS stall persistent",
         Fault::Stall,
@@ -922,7 +922,7 @@ async fn answers_that_never_come_fail_naming_the_undelivered_findings() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_batch_entries_are_sent_again() {
+async fn aws_failed_batch_entries_are_sent_again() {
     // Call 1: ids 0–9, of which 1, 4, 7 fail; call 2: 1, 4, 7 again (the sink's retry); call 3:
     // ids 10, 11.
     transient_publish_fault(
@@ -937,7 +937,7 @@ async fn failed_batch_entries_are_sent_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn entries_that_keep_failing_are_counted_as_undelivered() {
+async fn aws_entries_that_keep_failing_are_counted_as_undelivered() {
     // Ids 1, 4, 7 and 10 fail every round: 3 rounds per batch, 4 undelivered.
     persistent_publish_fault(
         "SNS partial batch persistent",
@@ -952,7 +952,7 @@ async fn entries_that_keep_failing_are_counted_as_undelivered() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn entries_failed_by_the_sender_are_not_sent_again() {
+async fn aws_entries_failed_by_the_sender_are_not_sent_again() {
     // A sender fault is not retried by the sink: one call per batch.
     persistent_publish_fault(
         "SNS partial batch, sender fault",
@@ -965,11 +965,11 @@ async fn entries_failed_by_the_sender_are_not_sent_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_answer_lost_after_delivery_duplicates_with_the_same_finding_id() {
+async fn aws_an_answer_lost_after_delivery_duplicates_with_the_same_finding_id() {
     // Batch 1 is delivered by moto, but its answer is a reset: the SDK sends it again. The
     // consumer sees batch 1 twice, with the same finding ids; nothing is lost.
     let label = "SNS reset after delivery x1";
-    let Some(env) = setup().await else { return };
+    let env = setup().await;
     let event = many_targets_event(99);
     let reference = env.reference_ids(&event).await;
     env.proxy
@@ -1057,7 +1057,7 @@ async fn object_fault(
     times: Option<usize>,
     e: Expect,
 ) {
-    let Some(env) = setup().await else { return };
+    let env = setup().await;
     let bucket = unique("faults-trail");
     env.c
         .s3
@@ -1167,7 +1167,7 @@ async fn object_fault(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_object_fails_only_its_message() {
+async fn aws_a_missing_object_fails_only_its_message() {
     object_fault(
         "S3 NoSuchKey",
         |_| Fault::S3Error(404, "NoSuchKey"),
@@ -1183,7 +1183,7 @@ async fn a_missing_object_fails_only_its_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_denied_object_fails_only_its_message() {
+async fn aws_a_denied_object_fails_only_its_message() {
     object_fault(
         "S3 AccessDenied",
         |_| Fault::S3Error(403, "AccessDenied"),
@@ -1199,7 +1199,7 @@ async fn a_denied_object_fails_only_its_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_down_is_retried_by_the_sdk() {
+async fn aws_a_slow_down_is_retried_by_the_sdk() {
     object_fault(
         "S3 SlowDown x1",
         |_| Fault::S3Error(503, "SlowDown"),
@@ -1215,7 +1215,7 @@ async fn a_slow_down_is_retried_by_the_sdk() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_persistent_slow_down_fails_only_its_message() {
+async fn aws_a_persistent_slow_down_fails_only_its_message() {
     object_fault(
         "S3 SlowDown persistent",
         |_| Fault::S3Error(503, "SlowDown"),
@@ -1231,7 +1231,7 @@ async fn a_persistent_slow_down_fails_only_its_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reset_get_object_is_retried_by_the_sdk() {
+async fn aws_a_reset_get_object_is_retried_by_the_sdk() {
     object_fault(
         "S3 reset x1",
         |_| Fault::Reset,
@@ -1247,7 +1247,7 @@ async fn a_reset_get_object_is_retried_by_the_sdk() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_cut_mid_stream_fails_its_message_after_publishing_what_came_before() {
+async fn aws_a_body_cut_mid_stream_fails_its_message_after_publishing_what_came_before() {
     // The body stops after half its bytes: the finding near the start is published, the one
     // at the end cannot be; the SDK does not retry a body, so the message fails, and its
     // redelivery publishes both (the first one again, with the same id).

@@ -26,13 +26,12 @@ struct Env {
     bucket: String,
 }
 
-async fn setup() -> Option<Env> {
-    let moto = moto()?;
-    let c = clients(moto).await;
+async fn setup() -> Env {
+    let c = clients(moto()).await;
     let topic = topic(&c, false).await;
     let bucket = unique("trail");
     c.s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    Some(Env { c, topic, bucket })
+    Env { c, topic, bucket }
 }
 
 impl Env {
@@ -150,8 +149,8 @@ fn envelope(file: &str, bucket: &str, key: &str, size: u64) -> Value {
 
 /// Every delivery path, each with its real envelope from the corpus.
 #[tokio::test]
-async fn every_delivery_path_publishes_the_findings_of_the_object() {
-    let Some(env) = setup().await else { return };
+async fn aws_every_delivery_path_publishes_the_findings_of_the_object() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let paths = [
         ("s3-notification_aws-lambda-developer-guide_ExampleCloudTrailLog.json", "s3", false),
@@ -203,8 +202,8 @@ async fn every_delivery_path_publishes_the_findings_of_the_object() {
 }
 
 #[tokio::test]
-async fn cloudtrail_delivery_notice_with_several_keys() {
-    let Some(env) = setup().await else { return };
+async fn aws_cloudtrail_delivery_notice_with_several_keys() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let mut keys = Vec::new();
     for i in 0..3 {
@@ -235,8 +234,8 @@ async fn cloudtrail_delivery_notice_with_several_keys() {
 }
 
 #[tokio::test]
-async fn one_missing_object_in_an_sqs_batch_fails_only_its_message() {
-    let Some(env) = setup().await else { return };
+async fn aws_one_missing_object_in_an_sqs_batch_fails_only_its_message() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let good = trail_key("good.json.gz");
     let size = env
@@ -276,8 +275,8 @@ async fn one_missing_object_in_an_sqs_batch_fails_only_its_message() {
 }
 
 #[tokio::test]
-async fn encoded_keys_are_decoded() {
-    let Some(env) = setup().await else { return };
+async fn aws_encoded_keys_are_decoded() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let key = trail_key("my logs/c++ trail:2024 (copy)=é.json.gz");
     let size = env
@@ -305,8 +304,8 @@ async fn encoded_keys_are_decoded() {
 }
 
 #[tokio::test]
-async fn eventbridge_keys_are_tried_as_given_then_decoded() {
-    let Some(env) = setup().await else { return };
+async fn aws_eventbridge_keys_are_tried_as_given_then_decoded() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let key = trail_key("with space.json.gz");
     let size = env
@@ -324,8 +323,8 @@ async fn eventbridge_keys_are_tried_as_given_then_decoded() {
 }
 
 #[tokio::test]
-async fn what_is_not_a_log_file_is_skipped_without_error() {
-    let Some(env) = setup().await else { return };
+async fn aws_what_is_not_a_log_file_is_skipped_without_error() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     // A share hidden in a digest or insights file must not be read (they are not log files).
     let digest = "AWSLogs/756680937392/CloudTrail-Digest/us-east-1/2024/08/01/d.json.gz".to_owned();
@@ -389,8 +388,8 @@ async fn what_is_not_a_log_file_is_skipped_without_error() {
 }
 
 #[tokio::test]
-async fn a_truncated_object_fails_after_publishing_what_came_before() {
-    let Some(env) = setup().await else { return };
+async fn aws_a_truncated_object_fails_after_publishing_what_came_before() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let mut records: Vec<Value> = (0..3000).map(noise).collect();
     records.insert(5, share("before-the-cut", "111122223333"));
@@ -423,8 +422,8 @@ async fn a_truncated_object_fails_after_publishing_what_came_before() {
 }
 
 #[tokio::test]
-async fn an_object_over_the_cap_is_an_error_naming_it() {
-    let Some(env) = setup().await else { return };
+async fn aws_an_object_over_the_cap_is_an_error_naming_it() {
+    let env = setup().await;
     let settings = Settings {
         limits: Limits {
             max_object_bytes: 64 << 10,
@@ -455,8 +454,8 @@ async fn an_object_over_the_cap_is_an_error_naming_it() {
 }
 
 #[tokio::test]
-async fn plain_json_objects_are_read_too() {
-    let Some(env) = setup().await else { return };
+async fn aws_plain_json_objects_are_read_too() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let key = trail_key("plain.json");
     let body = serde_json::to_vec(&json!({"Records": [share("plain", "111122223333")]})).unwrap();
@@ -474,8 +473,8 @@ async fn plain_json_objects_are_read_too() {
 }
 
 #[tokio::test]
-async fn the_corpus_log_file_from_s3() {
-    let Some(env) = setup().await else { return };
+async fn aws_the_corpus_log_file_from_s3() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let key = trail_key("all-corpus-records.json.gz");
     let body = std::fs::read("tests/fixtures/corpus/all-corpus-records.Records.json.gz").unwrap();
@@ -500,9 +499,9 @@ async fn the_corpus_log_file_from_s3() {
 }
 
 #[tokio::test]
-async fn scan_reads_s3_objects_and_prefixes() {
-    let Some(moto) = moto() else { return };
-    let Some(env) = setup().await else { return };
+async fn aws_scan_reads_s3_objects_and_prefixes() {
+    let moto = moto();
+    let env = setup().await;
     for i in 0..3 {
         let key = trail_key(&format!("scan_{i}.json.gz"));
         env.put(

@@ -17,18 +17,15 @@ fn handler(c: &Clients, topic_arn: &str, settings: Settings) -> Handler<SnsSink,
     Handler::new(Pipeline::new(sink, None, settings), 4)
 }
 
-async fn setup(fifo: bool) -> Option<(Clients, Topic)> {
-    let moto = moto()?;
-    let c = clients(moto).await;
+async fn setup(fifo: bool) -> (Clients, Topic) {
+    let c = clients(moto()).await;
     let t = topic(&c, fifo).await;
-    Some((c, t))
+    (c, t)
 }
 
 #[tokio::test]
-async fn a_foreign_share_is_published_with_its_attributes() {
-    let Some((c, t)) = setup(false).await else {
-        return;
-    };
+async fn aws_a_foreign_share_is_published_with_its_attributes() {
+    let (c, t) = setup(false).await;
     let h = handler(&c, &t.arn, Settings::default());
     let event = json_file("events/eventbridge-share-foreign-account.json");
     let (response, summary) = handle(&h, event).await;
@@ -78,10 +75,8 @@ async fn a_foreign_share_is_published_with_its_attributes() {
 }
 
 #[tokio::test]
-async fn only_the_shares_of_the_sample_events_are_published() {
-    let Some((c, t)) = setup(false).await else {
-        return;
-    };
+async fn aws_only_the_shares_of_the_sample_events_are_published() {
+    let (c, t) = setup(false).await;
     let h = handler(&c, &t.arn, Settings::default());
     for (file, findings) in [
         ("eventbridge-share-foreign-account.json", 1),
@@ -110,10 +105,8 @@ async fn only_the_shares_of_the_sample_events_are_published() {
 }
 
 #[tokio::test]
-async fn many_targets_are_published_in_batches_of_ten() {
-    let Some((c, t)) = setup(false).await else {
-        return;
-    };
+async fn aws_many_targets_are_published_in_batches_of_ten() {
+    let (c, t) = setup(false).await;
     let h = handler(&c, &t.arn, Settings::default());
     let mut event = json_file("events/eventbridge-share-foreign-account.json");
     let items: Vec<Value> = (0..25)
@@ -132,10 +125,8 @@ async fn many_targets_are_published_in_batches_of_ten() {
 }
 
 #[tokio::test]
-async fn a_fifo_topic_gets_group_and_deduplication_ids() {
-    let Some((c, t)) = setup(true).await else {
-        return;
-    };
+async fn aws_a_fifo_topic_gets_group_and_deduplication_ids() {
+    let (c, t) = setup(true).await;
     let h = handler(&c, &t.arn, Settings::default());
     let (response, _) = h
         .handle(json_file("events/eventbridge-share-public.json"))
@@ -151,10 +142,8 @@ async fn a_fifo_topic_gets_group_and_deduplication_ids() {
 }
 
 #[tokio::test]
-async fn a_retry_sends_the_same_finding_ids() {
-    let Some((c, t)) = setup(false).await else {
-        return;
-    };
+async fn aws_a_retry_sends_the_same_finding_ids() {
+    let (c, t) = setup(false).await;
     let h = handler(&c, &t.arn, Settings::default());
     let event = json_file("events/eventbridge-share-foreign-account.json");
     h.handle(event.clone()).await.0.unwrap();
@@ -166,10 +155,8 @@ async fn a_retry_sends_the_same_finding_ids() {
 }
 
 #[tokio::test]
-async fn trusted_accounts_are_not_published() {
-    let Some((c, t)) = setup(false).await else {
-        return;
-    };
+async fn aws_trusted_accounts_are_not_published() {
+    let (c, t) = setup(false).await;
     let settings = Settings {
         trusted: TrustedAccounts::parse("098797384747"),
         ..Settings::default()
@@ -184,10 +171,8 @@ async fn trusted_accounts_are_not_published() {
 }
 
 #[tokio::test]
-async fn a_missing_topic_fails_the_invocation_with_a_clear_error() {
-    let Some((c, _)) = setup(false).await else {
-        return;
-    };
+async fn aws_a_missing_topic_fails_the_invocation_with_a_clear_error() {
+    let (c, _) = setup(false).await;
     let missing = "arn:aws:sns:us-east-1:123456789012:no-such-topic";
     let h = handler(&c, missing, Settings::default());
     let (response, summary) = h
@@ -208,10 +193,8 @@ async fn a_missing_topic_fails_the_invocation_with_a_clear_error() {
 }
 
 #[tokio::test]
-async fn unrecognised_payloads_end_successfully_without_findings() {
-    let Some((c, t)) = setup(false).await else {
-        return;
-    };
+async fn aws_unrecognised_payloads_end_successfully_without_findings() {
+    let (c, t) = setup(false).await;
     let h = handler(&c, &t.arn, Settings::default());
     for payload in [
         json_file("tests/fixtures/envelopes/eventbridge-non-cloudtrail_aws-lambda-rust-runtime_example-eventbridge-event-obj.json"),
