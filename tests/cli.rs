@@ -1,6 +1,6 @@
 //! The binary itself: `scan` as a process, its stdout, stderr and exit status.
 
-mod common;
+mod support;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -166,9 +166,9 @@ fn no_command_outside_lambda_prints_help() {
 
 #[tokio::test]
 async fn aws_publish_sends_the_findings_to_sns_too() {
-    let moto = common::moto();
-    let c = common::clients(moto).await;
-    let t = common::topic(&c, false).await;
+    let moto = support::moto::moto();
+    let c = support::moto::clients(moto).await;
+    let t = support::moto::topic(&c, false).await;
     let out = bin()
         .args(["scan", "--publish", "events/"])
         .env("FINDINGS_TOPIC_ARN", &t.arn)
@@ -182,7 +182,7 @@ async fn aws_publish_sends_the_findings_to_sns_too() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("2 published"), "{}", stderr(&out));
     let printed = findings(&out);
-    let got = common::receive(&c, &t, 2).await;
+    let got = support::moto::receive(&c, &t, 2).await;
     assert_eq!(got.len(), 2);
     let mut sent: Vec<&str> = printed
         .iter()

@@ -3,7 +3,7 @@
 //! `events/` is invoked with `cargo lambda invoke`, and the response and the SNS messages that
 //! arrived are checked.
 
-mod common;
+mod support;
 
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
@@ -125,10 +125,10 @@ fn invoke(port: u16, data_file: &Path) -> Output {
 
 #[tokio::test]
 async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
-    let moto = common::moto();
+    let moto = support::moto::moto();
     require_cargo_lambda();
-    let c = common::clients(moto).await;
-    let topic = common::topic(&c, false).await;
+    let c = support::moto::clients(moto).await;
+    let topic = support::moto::topic(&c, false).await;
     c.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     let log = std::fs::read(LOG).unwrap();
     c.s3.put_object()
@@ -180,7 +180,7 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
             );
             assert_eq!(response["errors"], json!([]), "{file}: {response}");
         }
-        let got = common::receive(&c, &topic, *published).await;
+        let got = support::moto::receive(&c, &topic, *published).await;
         assert_eq!(got.len(), *published, "{file}: SNS messages");
         if *published == 5 {
             // The same log file through every path gives the same finding ids.

@@ -2,14 +2,9 @@
 //! trigger envelope from the corpus pointed at it, the handler, and the messages read back
 //! from a queue subscribed to the findings topic.
 
-mod common;
-
-use std::io::Write;
+mod support;
 
 use aws_sdk_s3::primitives::ByteStream;
-use common::{clients, handle, json_file, moto, receive, topic, unique, Clients, Topic};
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use serde_json::{json, Value};
 use snapshot_share_detector::config::Settings;
 use snapshot_share_detector::lambda::Handler;
@@ -17,6 +12,9 @@ use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::reader::Limits;
 use snapshot_share_detector::sink::SnsSink;
 use snapshot_share_detector::source::S3Store;
+use support::gzip::log_gz;
+use support::moto::{clients, handle, moto, receive, topic, unique, Clients, Topic};
+use support::records::{json_file, log_file, noise, share, trail_key};
 
 const ENVELOPES: &str = "tests/fixtures/envelopes";
 
@@ -54,36 +52,6 @@ impl Env {
             .unwrap();
         size
     }
-}
-
-fn share(event_id: &str, target: &str) -> Value {
-    json!({
-        "eventVersion": "1.09", "eventID": event_id, "eventTime": "2024-08-01T12:28:02Z",
-        "eventSource": "ec2.amazonaws.com", "eventName": "ModifySnapshotAttribute",
-        "awsRegion": "us-east-1", "recipientAccountId": "756680937392",
-        "userIdentity": {"type": "IAMUser", "accountId": "756680937392",
-                         "arn": "arn:aws:iam::756680937392:user/c"},
-        "requestParameters": {"snapshotId": "snap-0123", "attributeType": "CREATE_VOLUME_PERMISSION",
-            "createVolumePermission": {"add": {"items": [{"userId": target}]}}}
-    })
-}
-
-fn noise(i: usize) -> Value {
-    json!({"eventVersion": "1.09", "eventID": format!("noise-{i}"), "eventSource": "s3.amazonaws.com",
-           "eventName": "GetObject", "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7",
-           "requestParameters": {"bucketName": "b", "key": format!("k{i}")}})
-}
-
-fn log_gz(records: &[Value]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
-    enc.write_all(&serde_json::to_vec(&json!({ "Records": records })).unwrap())
-        .unwrap();
-    enc.finish().unwrap()
-}
-
-/// A CloudTrail-style key: `AWSLogs/<account>/CloudTrail/<region>/...`.
-fn trail_key(name: &str) -> String {
-    format!("AWSLogs/756680937392/CloudTrail/us-east-1/2024/08/01/{name}")
 }
 
 /// Form-URL encoding as S3 notifications carry keys: space as `+`, reserved bytes as `%XX`.
@@ -169,7 +137,7 @@ async fn aws_every_delivery_path_publishes_the_findings_of_the_object() {
     for (i, (file, trigger, sqs)) in paths.iter().enumerate() {
         let key = trail_key(&format!("756680937392_CloudTrail_us-east-1_{i}.json.gz"));
         let mut records: Vec<Value> = (0..50).map(noise).collect();
-        records.insert(20, share(&format!("path-{i}"), "111122223333"));
+        records.insert(20, share(&format!("path-{i}"), &["111122223333"]));
         let size = env.put(&key, log_gz(&records)).await;
         let payload = envelope(file, &env.bucket, &key, size);
         let (response, summary) = handle(&h, payload).await;
@@ -210,7 +178,7 @@ async fn aws_cloudtrail_delivery_notice_with_several_keys() {
         let key = trail_key(&format!("multi_{i}.json.gz"));
         env.put(
             &key,
-            log_gz(&[noise(i), share(&format!("multi-{i}"), "111122223333")]),
+            log_gz(&[noise(i), share(&format!("multi-{i}"), &["111122223333"])]),
         )
         .await;
         keys.push(key);
@@ -239,7 +207,7 @@ async fn aws_one_missing_object_in_an_sqs_batch_fails_only_its_message() {
     let h = env.handler(Settings::default());
     let good = trail_key("good.json.gz");
     let size = env
-        .put(&good, log_gz(&[share("good", "111122223333")]))
+        .put(&good, log_gz(&[share("good", &["111122223333"])]))
         .await;
     let missing = trail_key("missing.json.gz");
     // Two messages of a real SQS(S3) event: the first names the good object, the second a
@@ -280,7 +248,7 @@ async fn aws_encoded_keys_are_decoded() {
     let h = env.handler(Settings::default());
     let key = trail_key("my logs/c++ trail:2024 (copy)=é.json.gz");
     let size = env
-        .put(&key, log_gz(&[share("encoded", "111122223333")]))
+        .put(&key, log_gz(&[share("encoded", &["111122223333"])]))
         .await;
     let payload = envelope(
         "s3-notification_powertools-python_s3Event.json",
@@ -309,7 +277,7 @@ async fn aws_eventbridge_keys_are_tried_as_given_then_decoded() {
     let h = env.handler(Settings::default());
     let key = trail_key("with space.json.gz");
     let size = env
-        .put(&key, log_gz(&[share("eb-key", "111122223333")]))
+        .put(&key, log_gz(&[share("eb-key", &["111122223333"])]))
         .await;
     for given in [key.clone(), encode_key(&key)] {
         let file = "eventbridge-s3-object-created_powertools-python_s3EventBridgeNotificationObjectCreatedEvent.json";
@@ -333,7 +301,7 @@ async fn aws_what_is_not_a_log_file_is_skipped_without_error() {
     let folder = trail_key("");
     let empty = trail_key("empty.json.gz");
     for key in [&digest, &insight] {
-        env.put(key, log_gz(&[share("hidden", "111122223333")]))
+        env.put(key, log_gz(&[share("hidden", &["111122223333"])]))
             .await;
     }
     env.put(&folder, Vec::new()).await;
@@ -392,8 +360,8 @@ async fn aws_a_truncated_object_fails_after_publishing_what_came_before() {
     let env = setup().await;
     let h = env.handler(Settings::default());
     let mut records: Vec<Value> = (0..3000).map(noise).collect();
-    records.insert(5, share("before-the-cut", "111122223333"));
-    records.push(share("after-the-cut", "444455556666"));
+    records.insert(5, share("before-the-cut", &["111122223333"]));
+    records.push(share("after-the-cut", &["444455556666"]));
     let mut gz = log_gz(&records);
     gz.truncate(gz.len() * 2 / 3);
     let key = trail_key("truncated.json.gz");
@@ -458,7 +426,7 @@ async fn aws_plain_json_objects_are_read_too() {
     let env = setup().await;
     let h = env.handler(Settings::default());
     let key = trail_key("plain.json");
-    let body = serde_json::to_vec(&json!({"Records": [share("plain", "111122223333")]})).unwrap();
+    let body = log_file(&[share("plain", &["111122223333"])]);
     let size = env.put(&key, body).await;
     let payload = envelope(
         "s3-notification_powertools-python_s3Event.json",
@@ -506,13 +474,13 @@ async fn aws_scan_reads_s3_objects_and_prefixes() {
         let key = trail_key(&format!("scan_{i}.json.gz"));
         env.put(
             &key,
-            log_gz(&[noise(i), share(&format!("scan-{i}"), "111122223333")]),
+            log_gz(&[noise(i), share(&format!("scan-{i}"), &["111122223333"])]),
         )
         .await;
     }
     env.put(
         "AWSLogs/756680937392/CloudTrail-Digest/us-east-1/2024/08/01/d.json.gz",
-        log_gz(&[share("digest", "111122223333")]),
+        log_gz(&[share("digest", &["111122223333"])]),
     )
     .await;
     let run = |url: String| {

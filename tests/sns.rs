@@ -1,9 +1,8 @@
 //! The Lambda handler on EventBridge events, publishing to a real SNS topic (moto) through the
 //! real SDK; what was published is read back from an SQS queue subscribed to the topic.
 
-mod common;
+mod support;
 
-use common::{clients, handle, json_file, moto, receive, topic, Clients, Topic};
 use serde_json::{json, Value};
 use snapshot_share_detector::config::Settings;
 use snapshot_share_detector::lambda::Handler;
@@ -11,6 +10,8 @@ use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::rule::TrustedAccounts;
 use snapshot_share_detector::sink::SnsSink;
 use snapshot_share_detector::source::S3Store;
+use support::moto::{clients, handle, moto, receive, topic, Clients, Topic};
+use support::records::json_file;
 
 fn handler(c: &Clients, topic_arn: &str, settings: Settings) -> Handler<SnsSink, S3Store> {
     let sink = SnsSink::new(c.sns.clone(), topic_arn);

@@ -1,11 +1,10 @@
-//! Shared harness for the tests that talk to AWS APIs: a real moto server (S3, SNS, SQS) on a
-//! free loopback port, the real SDK clients pointed at it, and a queue subscribed to the
-//! findings topic to read back what was really published.
+//! The harness of the tests that talk to AWS APIs: a real moto server (S3, SNS, SQS) on a
+//! free loopback port, the real SDK clients pointed at it, a queue subscribed to the findings
+//! topic to read back what was really published, and the handler run on a payload.
 //!
 //! The server is started once per test binary (or taken from `MOTO_ENDPOINT`). If it cannot
 //! start, every test that needs it fails with the reason and how to install it. The tests that
 //! need it are all named `aws_*`, so that `cargo test -- --skip aws_` leaves them out.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -288,12 +287,6 @@ pub async fn receive(c: &Clients, topic: &Topic, expected: usize) -> Vec<Receive
         }
     }
     got
-}
-
-/// Reads a file from `events/` or `tests/fixtures/`.
-pub fn json_file(path: &str) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// Runs the handler on `payload`; the answer as the JSON Lambda would send back.
