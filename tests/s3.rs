@@ -232,12 +232,17 @@ async fn aws_one_missing_object_in_an_sqs_batch_fails_only_its_message() {
         json!({"batchItemFailures": [{"itemIdentifier": "missing-object-message"}]})
     );
     assert_eq!(summary.failed_units, 1);
-    let error = summary.tally.errors.join("; ");
+    assert_eq!(summary.tally.errors.len(), 1, "{:?}", summary.tally.errors);
+    let error = &summary.tally.errors[0];
+    let (object, reason) = error.split_once(": ").unwrap();
     assert!(
-        error.contains(&format!("s3://{}/{missing}", env.bucket)),
+        object.starts_with(&format!("s3://{}/{missing} (", env.bucket)),
         "{error}"
     );
-    assert!(error.contains("NoSuchKey"), "{error}");
+    assert_eq!(
+        reason,
+        "GetObject failed: NoSuchKey: The specified key does not exist. (HTTP 404)"
+    );
     let got = receive(&env.c, &env.topic, 1).await;
     assert_eq!(got.len(), 1, "the good object's finding is published");
 }
@@ -378,12 +383,17 @@ async fn aws_a_truncated_object_fails_after_publishing_what_came_before() {
         response.unwrap(),
         json!({"batchItemFailures": [{"itemIdentifier": message_id}]})
     );
-    let error = summary.tally.errors.join("; ");
+    assert_eq!(summary.tally.errors.len(), 1, "{:?}", summary.tally.errors);
+    let error = &summary.tally.errors[0];
+    let prefix = format!(
+        "s3://{}/{key} ({size} bytes): read failed after ",
+        env.bucket
+    );
+    let suffix = " decompressed bytes: gzip stream ends before its member does (truncated?)";
     assert!(
-        error.contains(&format!("s3://{}/{key}", env.bucket)),
+        error.starts_with(&prefix) && error.ends_with(suffix),
         "{error}"
     );
-    assert!(error.contains(&format!("{size} bytes")), "{error}");
     let got = receive(&env.c, &env.topic, 1).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].finding.event.id.as_deref(), Some("before-the-cut"));
@@ -523,8 +533,13 @@ async fn aws_scan_reads_s3_objects_and_prefixes() {
     let missing = run(format!("s3://{}/{}", env.bucket, trail_key("nope.json.gz")));
     assert_eq!(missing.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&missing.stderr);
+    let url = format!("s3://{}/{}", env.bucket, trail_key("nope.json.gz"));
+    let error = format!(
+        "error: {url}: GetObject failed: NoSuchKey: The specified key does not exist. (HTTP 404)"
+    );
+    assert!(stderr.lines().any(|l| l == error), "{stderr}");
     assert!(
-        stderr.contains("nope.json.gz") && stderr.contains("NoSuchKey"),
+        stderr.contains("\nscanned 1 inputs (0 B): 0 records, 0 findings, 1 errors in "),
         "{stderr}"
     );
 }

@@ -180,9 +180,18 @@ async fn aws_a_missing_topic_fails_the_invocation_with_a_clear_error() {
         .handle(json_file("events/eventbridge-share-public.json"))
         .await;
     let error = response.unwrap_err().to_string();
-    assert!(error.contains("1 findings undelivered"), "{error}");
-    assert!(error.contains("no-such-topic"), "{error}");
-    assert!(error.contains("NotFound"), "{error}");
+    // Everything but moto's own wording of the 404.
+    let (ours, moto_message) = error
+        .split_once(": NotFound: ")
+        .unwrap_or_else(|| panic!("no NotFound: {error}"));
+    assert_eq!(
+        ours,
+        format!(
+            "1 findings undelivered; 1 of 1 units failed: 1 of 1 findings could not be \
+             published: topic {missing}"
+        )
+    );
+    assert!(moto_message.ends_with(" (HTTP 404)"), "{error}");
     assert_eq!(
         (
             summary.tally.findings,
