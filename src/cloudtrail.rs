@@ -143,15 +143,16 @@ const RECORD_KEYS: [&str; 8] = [
 ];
 
 /// Keys of the envelopes records arrive in, or that a trigger's sample holds: EventBridge,
-/// CloudWatch Logs (raw and decoded), SNS records, CloudTrail's SNS notice, S3's test event, a
-/// log file.
-const ENVELOPE_KEYS: [&str; 7] = [
+/// CloudWatch Logs (raw and decoded), SNS records, CloudTrail's SNS notice, S3's test event, an
+/// S3 Batch Operations invocation, a log file.
+const ENVELOPE_KEYS: [&str; 8] = [
     "detail-type",
     "awslogs",
     "logEvents",
     "EventSource",
     "s3ObjectKey",
     "Event",
+    "invocationSchemaVersion",
     "Records",
 ];
 

@@ -1,7 +1,7 @@
 //! `scan s3://` against S3 itself (a moto server, the real SDK): many objects in flight, the
 //! findings still in key order, the filters and the S3 Batch Operations manifest.
 
-mod common;
+mod support;
 
 use std::process::{Command, Output};
 
@@ -49,9 +49,9 @@ fn targets(out: &Output) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_a_concurrent_prefix_scan_prints_findings_in_key_order() {
-    let Some(moto) = common::moto() else { return };
-    let c = common::clients(moto).await;
-    let bucket = common::unique("backfill");
+    let moto = support::moto::moto();
+    let c = support::moto::clients(moto).await;
+    let bucket = support::moto::unique("backfill");
     c.s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let days = ["01", "02", "03"];
     let mut want = Vec::new();

@@ -3,16 +3,15 @@
 //! (inflate everything, `serde_json` the whole document, evaluate every record): on every
 //! fixture, and on generated files full of strings built to fool a scanner.
 
-use std::io::Read;
+mod support;
 
-use flate2::read::MultiGzDecoder;
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use serde_json::{json, Value};
-use snapshot_share_detector::cloudtrail::for_each_record;
 use snapshot_share_detector::finding::Finding;
 use snapshot_share_detector::reader::{self, Limits, ScanOptions};
-use snapshot_share_detector::rule::{self, TrustedAccounts};
+use snapshot_share_detector::rule::TrustedAccounts;
+use support::gzip::gzip_level;
+use support::oracle::full_parse;
+use support::prng::Prng;
 
 /// The findings of the fast path, as JSON, in order; and whether the reader saw any error.
 fn fast(bytes: &[u8]) -> (Vec<String>, bool) {
@@ -28,33 +27,12 @@ fn fast(bytes: &[u8]) -> (Vec<String>, bool) {
     (out, !report.is_clean())
 }
 
-/// The findings of the plain path: everything inflated and parsed, every record evaluated.
+/// The findings of the plain path (the oracle of `tests/support/oracle.rs`): everything
+/// inflated and parsed, every record evaluated.
 fn plain(bytes: &[u8]) -> Vec<String> {
-    let mut data = Vec::new();
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        MultiGzDecoder::new(bytes).read_to_end(&mut data).unwrap();
-    } else {
-        data.extend_from_slice(bytes);
-    }
-    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&data);
-    let trusted = TrustedAccounts::default();
-    let mut out = Vec::new();
-    for value in serde_json::Deserializer::from_slice(data).into_iter::<Value>() {
-        let value = value.expect("the inputs compared here are valid JSON");
-        for_each_record(&value, &mut |record, account| {
-            for finding in rule::detect(&record, account, &trusted, None) {
-                out.push(finding.to_json());
-            }
-        });
-    }
-    out
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
+    full_parse(bytes, &TrustedAccounts::default(), None, u64::MAX)
+        .expect("the inputs compared here are valid JSON")
+        .findings
 }
 
 #[test]
@@ -75,7 +53,12 @@ fn every_fixture_gives_the_same_findings_both_ways() {
             assert_eq!(got, want, "{}", path.display());
             // And the same file gzip-compressed, inflated on the second thread.
             if !bytes.starts_with(&[0x1f, 0x8b]) {
-                assert_eq!(fast(&gzip(&bytes)).0, want, "{} (gzip)", path.display());
+                assert_eq!(
+                    fast(&gzip_level(&bytes, 1)).0,
+                    want,
+                    "{} (gzip)",
+                    path.display()
+                );
             }
             compared += 1;
             findings += want.len();
@@ -84,24 +67,6 @@ fn every_fixture_gives_the_same_findings_both_ways() {
     assert!(compared >= 15, "compared only {compared} files");
     // The corpus has shares; a comparison of empty lists would prove nothing.
     assert!(findings >= 10, "only {findings} findings compared");
-}
-
-/// A small deterministic generator (xorshift), so that a failure is reproducible from its seed.
-struct Gen(u64);
-
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
 }
 
 /// Strings that a naive scanner would misread: quotes, brackets, escapes, the event name.
@@ -119,9 +84,9 @@ const TRICKY: &[&str] = &[
     "",
 ];
 
-fn record(g: &mut Gen, i: usize) -> Value {
+fn record(g: &mut Prng, i: usize) -> Value {
     let owner = "111122223333";
-    let tricky = |g: &mut Gen| g.pick(TRICKY).to_string();
+    let tricky = |g: &mut Prng| g.pick(TRICKY).to_string();
     let mut r = json!({
         "eventVersion": "1.09",
         "eventTime": "2024-08-01T12:28:02Z",
@@ -156,7 +121,7 @@ fn record(g: &mut Gen, i: usize) -> Value {
 /// Serializes `v`, sometimes with every non-ASCII character and some letters of the event
 /// name written as `\u` escapes (valid JSON that CloudTrail does not write, but a file can
 /// hold).
-fn write(g: &mut Gen, v: &Value) -> String {
+fn write(g: &mut Prng, v: &Value) -> String {
     let text = v.to_string();
     if g.below(6) == 0 {
         text.replace("ModifySnapshot", "\\u004dodify\\u0053napshot")
@@ -169,7 +134,7 @@ fn write(g: &mut Gen, v: &Value) -> String {
 fn generated_files_with_tricky_strings_give_the_same_findings_both_ways() {
     let mut total = 0;
     for seed in 1..=300u64 {
-        let mut g = Gen(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut g = Prng::new(seed);
         let n = 1 + g.below(20);
         let records: Vec<String> = (0..n)
             .map(|i| {
@@ -187,7 +152,7 @@ fn generated_files_with_tricky_strings_give_the_same_findings_both_ways() {
             ),
         };
         let bytes = if g.below(2) == 0 {
-            gzip(text.as_bytes())
+            gzip_level(text.as_bytes(), 1)
         } else {
             text.into_bytes()
         };

@@ -1,12 +1,10 @@
 //! Faults between the SDK and AWS, injected by a small HTTP proxy of the tests' own that sits
-//! on loopback between the function's SDK clients and moto.
-//!
-//! The proxy reads one request per connection, consults a scriptable fault plan, and either
-//! forwards the request to moto or answers it itself: SNS `Throttling`, 500, 503, a connection
-//! reset, an answer that never comes, a `PublishBatch` with some entries `Failed`; S3
-//! `NoSuchKey`, `AccessDenied`, `SlowDown`, a `GetObject` body cut after some bytes. It counts
-//! the requests of each kind and the `PublishBatch` entries moto accepted, so that what was
-//! sent can be counted against what arrived in the queue subscribed to the topic.
+//! on loopback between the function's SDK clients and moto (`tests/support/proxy.rs`): SNS
+//! `Throttling`, 500, 503, a connection reset, an answer that never comes, a `PublishBatch`
+//! with some entries `Failed`; S3 `NoSuchKey`, `AccessDenied`, `SlowDown`, a `GetObject` body
+//! cut after some bytes. The proxy counts the requests of each kind and the `PublishBatch`
+//! entries moto accepted, so that what was sent can be counted against what arrived in the
+//! queue subscribed to the topic.
 //!
 //! What is shown, for each fault: a transient one is retried and everything is delivered
 //! exactly once; a persistent one fails the invocation (or the SQS message) with an error that
@@ -14,20 +12,12 @@
 //! same event delivered again once the fault is gone delivers every finding, with the finding
 //! ids of a clean reference run. Nothing is lost.
 
-mod common;
+mod support;
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
-use common::{
-    clients, handle, json_file, moto, receive, sdk_config, topic, unique, Clients, Received,
-};
-use common::{Moto, Topic};
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use serde_json::{json, Value};
 use snapshot_share_detector::aws::{self, ClientSettings, Timeouts};
 use snapshot_share_detector::config::Settings;
@@ -36,574 +26,18 @@ use snapshot_share_detector::metrics::Summary;
 use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::sink::{Memory, SnsSink};
 use snapshot_share_detector::source::S3Store;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use support::gzip::log_gz;
+use support::moto::{
+    clients, handle, moto, receive, sdk_config, topic, unique, Clients, Moto, Received, Topic,
+};
+use support::proxy::{Fault, Kind, Proxy};
+use support::records::{json_file, noise, share, trail_key};
 
 /// Bound on one SNS attempt of the function's client (production: 10 s), short so that a
 /// stalled answer costs little test time.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long a stalled answer is held: well past the attempt timeout.
-const STALL: Duration = Duration::from_secs(6);
 /// Attempts per SDK call (the SDK's default, which production keeps).
 const MAX_ATTEMPTS: usize = 3;
-
-// ---------------------------------------------------------------------------------------------
-// The proxy.
-
-/// What the proxy does to a request instead of forwarding it unchanged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fault {
-    /// SNS `Throttling` (HTTP 400, sender).
-    Throttling,
-    /// SNS 500 `InternalError` or 503 `ServiceUnavailable`.
-    ServerError(u16),
-    /// The connection is reset (SO_LINGER 0) once the request is read; nothing is forwarded.
-    Reset,
-    /// The request is forwarded (moto delivers it), then the connection is reset instead of
-    /// the answer: the client cannot know it was delivered.
-    ResetAfterDelivery,
-    /// No answer until well past the client's attempt timeout; nothing is forwarded.
-    Stall,
-    /// `PublishBatch`: the entries whose `Id` is 1 mod 3 are answered as `Failed` and are not
-    /// forwarded; the others are forwarded and answered as moto answered them.
-    FailEntries { sender_fault: bool },
-    /// S3 error: HTTP status and code.
-    S3Error(u16, &'static str),
-    /// `GetObject` is forwarded, and its connection closed after this many bytes of body.
-    CutAfter(usize),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum Kind {
-    /// SNS `Publish` or `PublishBatch`.
-    Publish,
-    /// S3 `GetObject`.
-    GetObject,
-    Other,
-}
-
-#[derive(Debug)]
-struct Rule {
-    kind: Kind,
-    /// For `GetObject`: only requests whose path contains this.
-    path_contains: Option<String>,
-    fault: Fault,
-    /// How many more requests it applies to; `None`: all of them.
-    left: Option<usize>,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    rules: Vec<Rule>,
-    requests: BTreeMap<Kind, usize>,
-    /// `GetObject` requests by path.
-    gets: HashMap<String, usize>,
-    injected: usize,
-    /// `PublishBatch`/`Publish` entries forwarded to moto and accepted by it: what was sent.
-    delivered: usize,
-}
-
-impl State {
-    fn fault_for(&mut self, kind: Kind, path: &str) -> Option<Fault> {
-        let rule = self.rules.iter_mut().find(|r| {
-            r.kind == kind
-                && r.left != Some(0)
-                && r.path_contains.as_ref().is_none_or(|p| path.contains(p))
-        })?;
-        if let Some(left) = &mut rule.left {
-            *left -= 1;
-        }
-        self.injected += 1;
-        Some(rule.fault)
-    }
-}
-
-struct Proxy {
-    endpoint: String,
-    state: Arc<Mutex<State>>,
-}
-
-impl Proxy {
-    /// Listens on a free loopback port, forwarding to `upstream` (`host:port`).
-    async fn start(upstream: &str) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let state = Arc::new(Mutex::new(State::default()));
-        let upstream = upstream.to_owned();
-        let shared = Arc::clone(&state);
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let state = Arc::clone(&shared);
-                let upstream = upstream.clone();
-                tokio::spawn(async move {
-                    // A client that went away (timeout, reset) is part of the game.
-                    let _ = serve(client, &upstream, &state).await;
-                });
-            }
-        });
-        Proxy { endpoint, state }
-    }
-
-    /// Applies `fault` to the next `times` requests of `kind` (all of them if `None`).
-    fn inject(&self, kind: Kind, path_contains: Option<&str>, fault: Fault, times: Option<usize>) {
-        self.state.lock().unwrap().rules.push(Rule {
-            kind,
-            path_contains: path_contains.map(str::to_owned),
-            fault,
-            left: times,
-        });
-    }
-
-    /// The fault is gone.
-    fn clear(&self) {
-        self.state.lock().unwrap().rules.clear();
-    }
-
-    fn requests(&self, kind: Kind) -> usize {
-        self.state
-            .lock()
-            .unwrap()
-            .requests
-            .get(&kind)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    fn gets(&self, path_contains: &str) -> usize {
-        let state = self.state.lock().unwrap();
-        state
-            .gets
-            .iter()
-            .filter(|(p, _)| p.contains(path_contains))
-            .map(|(_, n)| n)
-            .sum()
-    }
-
-    fn injected(&self) -> usize {
-        self.state.lock().unwrap().injected
-    }
-
-    fn delivered(&self) -> usize {
-        self.state.lock().unwrap().delivered
-    }
-}
-
-/// An HTTP/1.1 request or response, body de-framed.
-#[derive(Debug, Clone)]
-struct Message {
-    start: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Message {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn path(&self) -> &str {
-        self.start.split(' ').nth(1).unwrap_or_default()
-    }
-
-    fn status(&self) -> u16 {
-        self.start
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
-    }
-
-    /// The message framed with `Content-Length`, asking for the connection to be closed after it.
-    fn to_bytes(&self) -> Vec<u8> {
-        let mut out = format!("{}\r\n", self.start).into_bytes();
-        for (k, v) in &self.headers {
-            let hop = [
-                "content-length",
-                "transfer-encoding",
-                "connection",
-                "keep-alive",
-            ];
-            if !hop.iter().any(|h| k.eq_ignore_ascii_case(h)) {
-                out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
-            }
-        }
-        out.extend_from_slice(
-            format!(
-                "Content-Length: {}\r\nConnection: close\r\n\r\n",
-                self.body.len()
-            )
-            .as_bytes(),
-        );
-        out.extend_from_slice(&self.body);
-        out
-    }
-
-    fn response(status: u16, content_type: &str, body: String) -> Message {
-        let reason = match status {
-            200 => "OK",
-            400 => "Bad Request",
-            403 => "Forbidden",
-            404 => "Not Found",
-            500 => "Internal Server Error",
-            503 => "Service Unavailable",
-            _ => "Unknown",
-        };
-        Message {
-            start: format!("HTTP/1.1 {status} {reason}"),
-            headers: vec![
-                ("Content-Type".into(), content_type.into()),
-                ("x-amzn-RequestId".into(), "fault-proxy".into()),
-            ],
-            body: body.into_bytes(),
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Reads one message. A request without `Content-Length` has no body; a response without it
-/// is read to the end of the connection (and de-chunked if it says so).
-async fn read_message(s: &mut TcpStream, response: bool) -> io::Result<Option<Message>> {
-    let mut buf = Vec::new();
-    let mut chunk = vec![0u8; 64 << 10];
-    let head_end = loop {
-        if let Some(i) = find(&buf, b"\r\n\r\n") {
-            break i;
-        }
-        let n = s.read(&mut chunk).await?;
-        if n == 0 {
-            return match buf.is_empty() {
-                true => Ok(None),
-                false => Err(io::ErrorKind::UnexpectedEof.into()),
-            };
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let start = lines.next().unwrap_or_default().to_owned();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let mut message = Message {
-        start,
-        headers,
-        body: buf[head_end + 4..].to_vec(),
-    };
-    let length = message
-        .header("content-length")
-        .and_then(|v| v.parse::<usize>().ok());
-    let chunked = message
-        .header("transfer-encoding")
-        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-    assert!(
-        response || !chunked,
-        "the fault proxy does not take chunked requests"
-    );
-    match length {
-        Some(len) => {
-            while message.body.len() < len {
-                let n = s.read(&mut chunk).await?;
-                if n == 0 {
-                    return Err(io::ErrorKind::UnexpectedEof.into());
-                }
-                message.body.extend_from_slice(&chunk[..n]);
-            }
-            message.body.truncate(len);
-        }
-        None if response => {
-            s.read_to_end(&mut message.body).await?;
-            if chunked {
-                message.body = dechunk(&message.body)?;
-            }
-        }
-        None => message.body.clear(),
-    }
-    Ok(Some(message))
-}
-
-fn dechunk(mut data: &[u8]) -> io::Result<Vec<u8>> {
-    let bad = || io::Error::new(io::ErrorKind::InvalidData, "bad chunked body");
-    let mut out = Vec::new();
-    loop {
-        let line = find(data, b"\r\n").ok_or_else(bad)?;
-        let size_text = String::from_utf8_lossy(&data[..line]);
-        let size_text = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| bad())?;
-        data = &data[line + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        out.extend_from_slice(data.get(..size).ok_or_else(bad)?);
-        data = data.get(size + 2..).ok_or_else(bad)?;
-    }
-}
-
-fn classify(request: &Message) -> Kind {
-    let method = request.start.split(' ').next().unwrap_or_default();
-    let body = String::from_utf8_lossy(&request.body);
-    let action = |name: &str| {
-        body.split('&')
-            .any(|pair| pair == format!("Action={name}").as_str())
-    };
-    if method == "POST" && (action("PublishBatch") || action("Publish")) {
-        Kind::Publish
-    } else if method == "GET" && request.path().trim_start_matches('/').contains('/') {
-        Kind::GetObject
-    } else {
-        Kind::Other
-    }
-}
-
-/// One request/response exchange with moto, on a connection of its own.
-async fn forward(upstream: &str, request: &Message) -> io::Result<Message> {
-    let mut s = TcpStream::connect(upstream).await?;
-    s.write_all(&request.to_bytes()).await?;
-    read_message(&mut s, true)
-        .await?
-        .ok_or_else(|| io::ErrorKind::UnexpectedEof.into())
-}
-
-/// The members of a `PublishBatch` form body: index → that member's `key=value` pairs
-/// (without the `PublishBatchRequestEntries.member.N.` prefix), and the other pairs.
-fn batch_members(body: &str) -> (BTreeMap<usize, Vec<String>>, Vec<String>) {
-    const PREFIX: &str = "PublishBatchRequestEntries.member.";
-    let mut members: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    let mut rest = Vec::new();
-    for pair in body.split('&').filter(|p| !p.is_empty()) {
-        let member = pair.strip_prefix(PREFIX).and_then(|tail| {
-            let (n, field) = tail.split_once('.')?;
-            Some((n.parse::<usize>().ok()?, field.to_owned()))
-        });
-        match member {
-            Some((n, field)) => members.entry(n).or_default().push(field),
-            None => rest.push(pair.to_owned()),
-        }
-    }
-    (members, rest)
-}
-
-fn member_id(fields: &[String]) -> String {
-    fields
-        .iter()
-        .find_map(|f| f.strip_prefix("Id="))
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// The values of `<tag>` in `xml`, in order (enough for moto's flat answers).
-fn xml_values(xml: &str, tag: &str) -> Vec<String> {
-    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(i) = rest.find(&open) {
-        rest = &rest[i + open.len()..];
-        let Some(j) = rest.find(&close) else { break };
-        out.push(rest[..j].to_owned());
-        rest = &rest[j + close.len()..];
-    }
-    out
-}
-
-fn sns_error(status: u16, kind: &str, code: &str, message: &str) -> Message {
-    Message::response(
-        status,
-        "text/xml",
-        format!(
-            "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">\
-             <Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error>\
-             <RequestId>fault-proxy-{status}</RequestId></ErrorResponse>"
-        ),
-    )
-}
-
-fn s3_error(status: u16, code: &str, path: &str) -> Message {
-    let message = match code {
-        "NoSuchKey" => "The specified key does not exist.",
-        "AccessDenied" => "Access Denied",
-        "SlowDown" => "Please reduce your request rate.",
-        _ => "Injected by the fault proxy",
-    };
-    Message::response(
-        status,
-        "application/xml",
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
-             <Message>{message}</Message><Resource>{path}</Resource>\
-             <RequestId>FAULTPROXY</RequestId><HostId>fault-proxy</HostId></Error>"
-        ),
-    )
-}
-
-/// Forwards a `PublishBatch`, keeping back the entries whose `Id` is 1 mod 3: moto receives
-/// only the others; the answer lists the kept-back ones as `Failed`.
-async fn partial_batch(
-    upstream: &str,
-    request: &Message,
-    sender_fault: bool,
-    state: &Mutex<State>,
-) -> io::Result<Message> {
-    let body = String::from_utf8_lossy(&request.body).into_owned();
-    let (members, rest) = batch_members(&body);
-    let (failed, kept): (Vec<_>, Vec<_>) = members.into_values().partition(|fields| {
-        member_id(fields)
-            .parse::<usize>()
-            .is_ok_and(|id| id % 3 == 1)
-    });
-    let mut successful = String::new();
-    if !kept.is_empty() {
-        let mut pairs = rest;
-        for (i, fields) in kept.iter().enumerate() {
-            for field in fields {
-                pairs.push(format!(
-                    "PublishBatchRequestEntries.member.{}.{field}",
-                    i + 1
-                ));
-            }
-        }
-        let mut forwarded = request.clone();
-        forwarded.body = pairs.join("&").into_bytes();
-        let answer = forward(upstream, &forwarded).await?;
-        if answer.status() != 200 {
-            return Ok(answer);
-        }
-        state.lock().unwrap().delivered += kept.len();
-        let xml = String::from_utf8_lossy(&answer.body).into_owned();
-        let section = xml
-            .split_once("<Successful>")
-            .and_then(|(_, s)| s.split_once("</Successful>"))
-            .map_or("", |(s, _)| s);
-        for (id, message_id) in xml_values(section, "Id")
-            .into_iter()
-            .zip(xml_values(section, "MessageId"))
-        {
-            successful.push_str(&format!(
-                "<member><Id>{id}</Id><MessageId>{message_id}</MessageId></member>"
-            ));
-        }
-    }
-    let (code, text) = match sender_fault {
-        true => (
-            "InvalidParameter",
-            "Invalid parameter: injected by the fault proxy",
-        ),
-        false => (
-            "InternalError",
-            "Internal error: injected by the fault proxy",
-        ),
-    };
-    let failed: String = failed
-        .iter()
-        .map(|fields| {
-            format!(
-                "<member><Id>{}</Id><Code>{code}</Code><Message>{text}</Message>\
-                 <SenderFault>{sender_fault}</SenderFault></member>",
-                member_id(fields)
-            )
-        })
-        .collect();
-    Ok(Message::response(
-        200,
-        "text/xml",
-        format!(
-            "<PublishBatchResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">\
-             <PublishBatchResult><Successful>{successful}</Successful>\
-             <Failed>{failed}</Failed></PublishBatchResult>\
-             <ResponseMetadata><RequestId>fault-proxy-partial</RequestId></ResponseMetadata>\
-             </PublishBatchResponse>"
-        ),
-    ))
-}
-
-/// Entries moto accepted in a forwarded `Publish`/`PublishBatch`.
-fn accepted_entries(request: &Message, answer: &Message) -> usize {
-    if answer.status() != 200 {
-        return 0;
-    }
-    let body = String::from_utf8_lossy(&request.body);
-    let (members, _) = batch_members(&body);
-    if members.is_empty() {
-        return 1; // `Publish`
-    }
-    let xml = String::from_utf8_lossy(&answer.body);
-    let successful = xml
-        .split_once("<Successful>")
-        .and_then(|(_, s)| s.split_once("</Successful>"))
-        .map_or("", |(s, _)| s);
-    xml_values(successful, "Id").len()
-}
-
-/// Serves one request on `client`, then closes the connection.
-async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> io::Result<()> {
-    let Some(request) = read_message(&mut client, false).await? else {
-        return Ok(());
-    };
-    let kind = classify(&request);
-    let path = request.path().to_owned();
-    let fault = {
-        let mut s = state.lock().unwrap();
-        *s.requests.entry(kind).or_default() += 1;
-        if kind == Kind::GetObject {
-            *s.gets.entry(path.clone()).or_default() += 1;
-        }
-        s.fault_for(kind, &path)
-    };
-    let answer = match fault {
-        None => {
-            let answer = forward(upstream, &request).await?;
-            if kind == Kind::Publish {
-                state.lock().unwrap().delivered += accepted_entries(&request, &answer);
-            }
-            answer
-        }
-        Some(Fault::Throttling) => sns_error(400, "Sender", "Throttling", "Rate exceeded"),
-        Some(Fault::ServerError(500)) => {
-            sns_error(500, "Receiver", "InternalError", "Internal Error")
-        }
-        Some(Fault::ServerError(status)) => sns_error(
-            status,
-            "Receiver",
-            "ServiceUnavailable",
-            "Service is unavailable",
-        ),
-        Some(Fault::Reset) => {
-            client.set_zero_linger()?;
-            return Ok(());
-        }
-        Some(Fault::ResetAfterDelivery) => {
-            let answer = forward(upstream, &request).await?;
-            state.lock().unwrap().delivered += accepted_entries(&request, &answer);
-            client.set_zero_linger()?;
-            return Ok(());
-        }
-        Some(Fault::Stall) => {
-            tokio::time::sleep(STALL).await;
-            return Ok(());
-        }
-        Some(Fault::FailEntries { sender_fault }) => {
-            partial_batch(upstream, &request, sender_fault, state).await?
-        }
-        Some(Fault::S3Error(status, code)) => s3_error(status, code, &path),
-        Some(Fault::CutAfter(n)) => {
-            let answer = forward(upstream, &request).await?;
-            let bytes = answer.to_bytes();
-            let head = bytes.len() - answer.body.len();
-            client
-                .write_all(&bytes[..head + n.min(answer.body.len())])
-                .await?;
-            client.flush().await?;
-            return client.shutdown().await;
-        }
-    };
-    client.write_all(&answer.to_bytes()).await?;
-    client.shutdown().await
-}
 
 // ---------------------------------------------------------------------------------------------
 // The function under test, its clients going through the proxy.
@@ -637,8 +71,8 @@ struct Env {
     reference: Handler<Memory, S3Store>,
 }
 
-async fn setup() -> Option<Env> {
-    let moto: &Moto = moto()?;
+async fn setup() -> Env {
+    let moto: &Moto = moto();
     let c = clients(moto).await;
     let topic = topic(&c, false).await;
     let proxy = Proxy::start(moto.endpoint.trim_start_matches("http://")).await;
@@ -653,13 +87,13 @@ async fn setup() -> Option<Env> {
         Pipeline::new(Memory::default(), Some(store), Settings::default()),
         4,
     );
-    Some(Env {
+    Env {
         c,
         topic,
         proxy,
         handler,
         reference,
-    })
+    }
 }
 
 impl Env {
@@ -751,7 +185,7 @@ fn assert_summary(label: &str, s: &Summary, published: usize, undelivered: usize
 /// A fault for the first `times` publish requests: the SDK (or the sink, for failed entries)
 /// retries, the invocation succeeds, every finding arrives exactly once.
 async fn transient_publish_fault(label: &str, fault: Fault, times: usize, publish_calls: usize) {
-    let Some(env) = setup().await else { return };
+    let env = setup().await;
     let event = many_targets_event(times as u64);
     let reference = env.reference_ids(&event).await;
     assert_eq!(reference.len(), TARGETS);
@@ -781,7 +215,7 @@ async fn persistent_publish_fault(
     publish_calls: usize,
     reason: &[&str],
 ) {
-    let Some(env) = setup().await else { return };
+    let env = setup().await;
     let event = many_targets_event(50 + undelivered as u64);
     let reference = env.reference_ids(&event).await;
     env.proxy.inject(Kind::Publish, None, fault, None);
@@ -826,13 +260,13 @@ async fn persistent_publish_fault(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn throttling_twice_is_retried_and_delivered() {
+async fn aws_throttling_twice_is_retried_and_delivered() {
     // Batch 1: throttled, throttled, accepted; batch 2: accepted.
     transient_publish_fault("SNS Throttling x2", Fault::Throttling, 2, 4).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn persistent_throttling_fails_naming_the_undelivered_findings() {
+async fn aws_persistent_throttling_fails_naming_the_undelivered_findings() {
     persistent_publish_fault(
         "SNS Throttling persistent",
         Fault::Throttling,
@@ -846,12 +280,12 @@ async fn persistent_throttling_fails_naming_the_undelivered_findings() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_500_is_retried_and_delivered() {
+async fn aws_a_500_is_retried_and_delivered() {
     transient_publish_fault("SNS 500 x1", Fault::ServerError(500), 1, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn persistent_500_fails_naming_the_undelivered_findings() {
+async fn aws_persistent_500_fails_naming_the_undelivered_findings() {
     persistent_publish_fault(
         "SNS 500 persistent",
         Fault::ServerError(500),
@@ -865,12 +299,12 @@ async fn persistent_500_fails_naming_the_undelivered_findings() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_503_is_retried_and_delivered() {
+async fn aws_a_503_is_retried_and_delivered() {
     transient_publish_fault("SNS 503 x2", Fault::ServerError(503), 2, 4).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn persistent_503_fails_naming_the_undelivered_findings() {
+async fn aws_persistent_503_fails_naming_the_undelivered_findings() {
     persistent_publish_fault(
         "SNS 503 persistent",
         Fault::ServerError(503),
@@ -884,12 +318,12 @@ async fn persistent_503_fails_naming_the_undelivered_findings() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_connection_reset_is_retried_and_delivered() {
+async fn aws_a_connection_reset_is_retried_and_delivered() {
     transient_publish_fault("SNS reset x1", Fault::Reset, 1, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn persistent_resets_fail_naming_the_undelivered_findings() {
+async fn aws_persistent_resets_fail_naming_the_undelivered_findings() {
     persistent_publish_fault(
         "SNS reset persistent",
         Fault::Reset,
@@ -903,12 +337,12 @@ async fn persistent_resets_fail_naming_the_undelivered_findings() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_answer_times_out_and_is_retried() {
+async fn aws_a_slow_answer_times_out_and_is_retried() {
     transient_publish_fault("SNS stall x1", Fault::Stall, 1, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answers_that_never_come_fail_naming_the_undelivered_findings() {
+async fn aws_answers_that_never_come_fail_naming_the_undelivered_findings() {
     persistent_publish_fault(
         "SNS stall persistent",
         Fault::Stall,
@@ -922,7 +356,7 @@ async fn answers_that_never_come_fail_naming_the_undelivered_findings() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_batch_entries_are_sent_again() {
+async fn aws_failed_batch_entries_are_sent_again() {
     // Call 1: ids 0–9, of which 1, 4, 7 fail; call 2: 1, 4, 7 again (the sink's retry); call 3:
     // ids 10, 11.
     transient_publish_fault(
@@ -937,7 +371,7 @@ async fn failed_batch_entries_are_sent_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn entries_that_keep_failing_are_counted_as_undelivered() {
+async fn aws_entries_that_keep_failing_are_counted_as_undelivered() {
     // Ids 1, 4, 7 and 10 fail every round: 3 rounds per batch, 4 undelivered.
     persistent_publish_fault(
         "SNS partial batch persistent",
@@ -952,7 +386,7 @@ async fn entries_that_keep_failing_are_counted_as_undelivered() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn entries_failed_by_the_sender_are_not_sent_again() {
+async fn aws_entries_failed_by_the_sender_are_not_sent_again() {
     // A sender fault is not retried by the sink: one call per batch.
     persistent_publish_fault(
         "SNS partial batch, sender fault",
@@ -965,11 +399,11 @@ async fn entries_failed_by_the_sender_are_not_sent_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_answer_lost_after_delivery_duplicates_with_the_same_finding_id() {
+async fn aws_an_answer_lost_after_delivery_duplicates_with_the_same_finding_id() {
     // Batch 1 is delivered by moto, but its answer is a reset: the SDK sends it again. The
     // consumer sees batch 1 twice, with the same finding ids; nothing is lost.
     let label = "SNS reset after delivery x1";
-    let Some(env) = setup().await else { return };
+    let env = setup().await;
     let event = many_targets_event(99);
     let reference = env.reference_ids(&event).await;
     env.proxy
@@ -985,36 +419,6 @@ async fn an_answer_lost_after_delivery_duplicates_with_the_same_finding_id() {
 
 // ---------------------------------------------------------------------------------------------
 // S3 faults: an SQS batch of three messages, each naming one object; the one of `b` faults.
-
-fn share(event_id: &str, targets: &[&str]) -> Value {
-    let items: Vec<Value> = targets.iter().map(|t| json!({"userId": t})).collect();
-    json!({
-        "eventVersion": "1.09", "eventID": event_id, "eventTime": "2024-08-01T12:28:02Z",
-        "eventSource": "ec2.amazonaws.com", "eventName": "ModifySnapshotAttribute",
-        "awsRegion": "us-east-1", "recipientAccountId": "756680937392",
-        "userIdentity": {"type": "IAMUser", "accountId": "756680937392",
-                         "arn": "arn:aws:iam::756680937392:user/c"},
-        "requestParameters": {"snapshotId": "snap-0123", "attributeType": "CREATE_VOLUME_PERMISSION",
-            "createVolumePermission": {"add": {"items": items}}}
-    })
-}
-
-fn noise(i: usize) -> Value {
-    json!({"eventVersion": "1.09", "eventID": format!("noise-{i}"), "eventSource": "s3.amazonaws.com",
-           "eventName": "GetObject", "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7",
-           "requestParameters": {"bucketName": "b", "key": format!("k{i}")}})
-}
-
-fn log_gz(records: &[Value]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
-    enc.write_all(&serde_json::to_vec(&json!({ "Records": records })).unwrap())
-        .unwrap();
-    enc.finish().unwrap()
-}
-
-fn trail_key(name: &str) -> String {
-    format!("AWSLogs/756680937392/CloudTrail/us-east-1/2024/08/01/{name}")
-}
 
 /// An SQS batch (from the real envelope of the corpus) of one S3 notification per object.
 fn sqs_batch(bucket: &str, objects: &[(&str, &str, u64)]) -> Value {
@@ -1057,7 +461,7 @@ async fn object_fault(
     times: Option<usize>,
     e: Expect,
 ) {
-    let Some(env) = setup().await else { return };
+    let env = setup().await;
     let bucket = unique("faults-trail");
     env.c
         .s3
@@ -1167,7 +571,7 @@ async fn object_fault(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_object_fails_only_its_message() {
+async fn aws_a_missing_object_fails_only_its_message() {
     object_fault(
         "S3 NoSuchKey",
         |_| Fault::S3Error(404, "NoSuchKey"),
@@ -1183,7 +587,7 @@ async fn a_missing_object_fails_only_its_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_denied_object_fails_only_its_message() {
+async fn aws_a_denied_object_fails_only_its_message() {
     object_fault(
         "S3 AccessDenied",
         |_| Fault::S3Error(403, "AccessDenied"),
@@ -1199,7 +603,7 @@ async fn a_denied_object_fails_only_its_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_down_is_retried_by_the_sdk() {
+async fn aws_a_slow_down_is_retried_by_the_sdk() {
     object_fault(
         "S3 SlowDown x1",
         |_| Fault::S3Error(503, "SlowDown"),
@@ -1215,7 +619,7 @@ async fn a_slow_down_is_retried_by_the_sdk() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_persistent_slow_down_fails_only_its_message() {
+async fn aws_a_persistent_slow_down_fails_only_its_message() {
     object_fault(
         "S3 SlowDown persistent",
         |_| Fault::S3Error(503, "SlowDown"),
@@ -1231,7 +635,7 @@ async fn a_persistent_slow_down_fails_only_its_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reset_get_object_is_retried_by_the_sdk() {
+async fn aws_a_reset_get_object_is_retried_by_the_sdk() {
     object_fault(
         "S3 reset x1",
         |_| Fault::Reset,
@@ -1247,7 +651,7 @@ async fn a_reset_get_object_is_retried_by_the_sdk() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_cut_mid_stream_fails_its_message_after_publishing_what_came_before() {
+async fn aws_a_body_cut_mid_stream_fails_its_message_after_publishing_what_came_before() {
     // The body stops after half its bytes: the finding near the start is published, the one
     // at the end cannot be; the SDK does not retry a body, so the message fails, and its
     // redelivery publishes both (the first one again, with the same id).

@@ -2,14 +2,9 @@
 //! trigger envelope from the corpus pointed at it, the handler, and the messages read back
 //! from a queue subscribed to the findings topic.
 
-mod common;
-
-use std::io::Write;
+mod support;
 
 use aws_sdk_s3::primitives::ByteStream;
-use common::{clients, handle, json_file, moto, receive, topic, unique, Clients, Topic};
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use serde_json::{json, Value};
 use snapshot_share_detector::config::Settings;
 use snapshot_share_detector::lambda::Handler;
@@ -17,6 +12,9 @@ use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::reader::Limits;
 use snapshot_share_detector::sink::SnsSink;
 use snapshot_share_detector::source::S3Store;
+use support::gzip::log_gz;
+use support::moto::{clients, handle, moto, receive, topic, unique, Clients, Topic};
+use support::records::{json_file, log_file, noise, share, trail_key};
 
 const ENVELOPES: &str = "tests/fixtures/envelopes";
 
@@ -26,13 +24,12 @@ struct Env {
     bucket: String,
 }
 
-async fn setup() -> Option<Env> {
-    let moto = moto()?;
-    let c = clients(moto).await;
+async fn setup() -> Env {
+    let c = clients(moto()).await;
     let topic = topic(&c, false).await;
     let bucket = unique("trail");
     c.s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    Some(Env { c, topic, bucket })
+    Env { c, topic, bucket }
 }
 
 impl Env {
@@ -55,36 +52,6 @@ impl Env {
             .unwrap();
         size
     }
-}
-
-fn share(event_id: &str, target: &str) -> Value {
-    json!({
-        "eventVersion": "1.09", "eventID": event_id, "eventTime": "2024-08-01T12:28:02Z",
-        "eventSource": "ec2.amazonaws.com", "eventName": "ModifySnapshotAttribute",
-        "awsRegion": "us-east-1", "recipientAccountId": "756680937392",
-        "userIdentity": {"type": "IAMUser", "accountId": "756680937392",
-                         "arn": "arn:aws:iam::756680937392:user/c"},
-        "requestParameters": {"snapshotId": "snap-0123", "attributeType": "CREATE_VOLUME_PERMISSION",
-            "createVolumePermission": {"add": {"items": [{"userId": target}]}}}
-    })
-}
-
-fn noise(i: usize) -> Value {
-    json!({"eventVersion": "1.09", "eventID": format!("noise-{i}"), "eventSource": "s3.amazonaws.com",
-           "eventName": "GetObject", "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7",
-           "requestParameters": {"bucketName": "b", "key": format!("k{i}")}})
-}
-
-fn log_gz(records: &[Value]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
-    enc.write_all(&serde_json::to_vec(&json!({ "Records": records })).unwrap())
-        .unwrap();
-    enc.finish().unwrap()
-}
-
-/// A CloudTrail-style key: `AWSLogs/<account>/CloudTrail/<region>/...`.
-fn trail_key(name: &str) -> String {
-    format!("AWSLogs/756680937392/CloudTrail/us-east-1/2024/08/01/{name}")
 }
 
 /// Form-URL encoding as S3 notifications carry keys: space as `+`, reserved bytes as `%XX`.
@@ -150,8 +117,8 @@ fn envelope(file: &str, bucket: &str, key: &str, size: u64) -> Value {
 
 /// Every delivery path, each with its real envelope from the corpus.
 #[tokio::test]
-async fn every_delivery_path_publishes_the_findings_of_the_object() {
-    let Some(env) = setup().await else { return };
+async fn aws_every_delivery_path_publishes_the_findings_of_the_object() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let paths = [
         ("s3-notification_aws-lambda-developer-guide_ExampleCloudTrailLog.json", "s3", false),
@@ -170,7 +137,7 @@ async fn every_delivery_path_publishes_the_findings_of_the_object() {
     for (i, (file, trigger, sqs)) in paths.iter().enumerate() {
         let key = trail_key(&format!("756680937392_CloudTrail_us-east-1_{i}.json.gz"));
         let mut records: Vec<Value> = (0..50).map(noise).collect();
-        records.insert(20, share(&format!("path-{i}"), "111122223333"));
+        records.insert(20, share(&format!("path-{i}"), &["111122223333"]));
         let size = env.put(&key, log_gz(&records)).await;
         let payload = envelope(file, &env.bucket, &key, size);
         let (response, summary) = handle(&h, payload).await;
@@ -203,15 +170,15 @@ async fn every_delivery_path_publishes_the_findings_of_the_object() {
 }
 
 #[tokio::test]
-async fn cloudtrail_delivery_notice_with_several_keys() {
-    let Some(env) = setup().await else { return };
+async fn aws_cloudtrail_delivery_notice_with_several_keys() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let mut keys = Vec::new();
     for i in 0..3 {
         let key = trail_key(&format!("multi_{i}.json.gz"));
         env.put(
             &key,
-            log_gz(&[noise(i), share(&format!("multi-{i}"), "111122223333")]),
+            log_gz(&[noise(i), share(&format!("multi-{i}"), &["111122223333"])]),
         )
         .await;
         keys.push(key);
@@ -235,12 +202,12 @@ async fn cloudtrail_delivery_notice_with_several_keys() {
 }
 
 #[tokio::test]
-async fn one_missing_object_in_an_sqs_batch_fails_only_its_message() {
-    let Some(env) = setup().await else { return };
+async fn aws_one_missing_object_in_an_sqs_batch_fails_only_its_message() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let good = trail_key("good.json.gz");
     let size = env
-        .put(&good, log_gz(&[share("good", "111122223333")]))
+        .put(&good, log_gz(&[share("good", &["111122223333"])]))
         .await;
     let missing = trail_key("missing.json.gz");
     // Two messages of a real SQS(S3) event: the first names the good object, the second a
@@ -265,23 +232,28 @@ async fn one_missing_object_in_an_sqs_batch_fails_only_its_message() {
         json!({"batchItemFailures": [{"itemIdentifier": "missing-object-message"}]})
     );
     assert_eq!(summary.failed_units, 1);
-    let error = summary.tally.errors.join("; ");
+    assert_eq!(summary.tally.errors.len(), 1, "{:?}", summary.tally.errors);
+    let error = &summary.tally.errors[0];
+    let (object, reason) = error.split_once(": ").unwrap();
     assert!(
-        error.contains(&format!("s3://{}/{missing}", env.bucket)),
+        object.starts_with(&format!("s3://{}/{missing} (", env.bucket)),
         "{error}"
     );
-    assert!(error.contains("NoSuchKey"), "{error}");
+    assert_eq!(
+        reason,
+        "GetObject failed: NoSuchKey: The specified key does not exist. (HTTP 404)"
+    );
     let got = receive(&env.c, &env.topic, 1).await;
     assert_eq!(got.len(), 1, "the good object's finding is published");
 }
 
 #[tokio::test]
-async fn encoded_keys_are_decoded() {
-    let Some(env) = setup().await else { return };
+async fn aws_encoded_keys_are_decoded() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let key = trail_key("my logs/c++ trail:2024 (copy)=é.json.gz");
     let size = env
-        .put(&key, log_gz(&[share("encoded", "111122223333")]))
+        .put(&key, log_gz(&[share("encoded", &["111122223333"])]))
         .await;
     let payload = envelope(
         "s3-notification_powertools-python_s3Event.json",
@@ -305,12 +277,12 @@ async fn encoded_keys_are_decoded() {
 }
 
 #[tokio::test]
-async fn eventbridge_keys_are_tried_as_given_then_decoded() {
-    let Some(env) = setup().await else { return };
+async fn aws_eventbridge_keys_are_tried_as_given_then_decoded() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let key = trail_key("with space.json.gz");
     let size = env
-        .put(&key, log_gz(&[share("eb-key", "111122223333")]))
+        .put(&key, log_gz(&[share("eb-key", &["111122223333"])]))
         .await;
     for given in [key.clone(), encode_key(&key)] {
         let file = "eventbridge-s3-object-created_powertools-python_s3EventBridgeNotificationObjectCreatedEvent.json";
@@ -324,8 +296,8 @@ async fn eventbridge_keys_are_tried_as_given_then_decoded() {
 }
 
 #[tokio::test]
-async fn what_is_not_a_log_file_is_skipped_without_error() {
-    let Some(env) = setup().await else { return };
+async fn aws_what_is_not_a_log_file_is_skipped_without_error() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     // A share hidden in a digest or insights file must not be read (they are not log files).
     let digest = "AWSLogs/756680937392/CloudTrail-Digest/us-east-1/2024/08/01/d.json.gz".to_owned();
@@ -334,7 +306,7 @@ async fn what_is_not_a_log_file_is_skipped_without_error() {
     let folder = trail_key("");
     let empty = trail_key("empty.json.gz");
     for key in [&digest, &insight] {
-        env.put(key, log_gz(&[share("hidden", "111122223333")]))
+        env.put(key, log_gz(&[share("hidden", &["111122223333"])]))
             .await;
     }
     env.put(&folder, Vec::new()).await;
@@ -389,12 +361,12 @@ async fn what_is_not_a_log_file_is_skipped_without_error() {
 }
 
 #[tokio::test]
-async fn a_truncated_object_fails_after_publishing_what_came_before() {
-    let Some(env) = setup().await else { return };
+async fn aws_a_truncated_object_fails_after_publishing_what_came_before() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let mut records: Vec<Value> = (0..3000).map(noise).collect();
-    records.insert(5, share("before-the-cut", "111122223333"));
-    records.push(share("after-the-cut", "444455556666"));
+    records.insert(5, share("before-the-cut", &["111122223333"]));
+    records.push(share("after-the-cut", &["444455556666"]));
     let mut gz = log_gz(&records);
     gz.truncate(gz.len() * 2 / 3);
     let key = trail_key("truncated.json.gz");
@@ -411,20 +383,25 @@ async fn a_truncated_object_fails_after_publishing_what_came_before() {
         response.unwrap(),
         json!({"batchItemFailures": [{"itemIdentifier": message_id}]})
     );
-    let error = summary.tally.errors.join("; ");
+    assert_eq!(summary.tally.errors.len(), 1, "{:?}", summary.tally.errors);
+    let error = &summary.tally.errors[0];
+    let prefix = format!(
+        "s3://{}/{key} ({size} bytes): read failed after ",
+        env.bucket
+    );
+    let suffix = " decompressed bytes: gzip stream ends before its member does (truncated?)";
     assert!(
-        error.contains(&format!("s3://{}/{key}", env.bucket)),
+        error.starts_with(&prefix) && error.ends_with(suffix),
         "{error}"
     );
-    assert!(error.contains(&format!("{size} bytes")), "{error}");
     let got = receive(&env.c, &env.topic, 1).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].finding.event.id.as_deref(), Some("before-the-cut"));
 }
 
 #[tokio::test]
-async fn an_object_over_the_cap_is_an_error_naming_it() {
-    let Some(env) = setup().await else { return };
+async fn aws_an_object_over_the_cap_is_an_error_naming_it() {
+    let env = setup().await;
     let settings = Settings {
         limits: Limits {
             max_object_bytes: 64 << 10,
@@ -455,11 +432,11 @@ async fn an_object_over_the_cap_is_an_error_naming_it() {
 }
 
 #[tokio::test]
-async fn plain_json_objects_are_read_too() {
-    let Some(env) = setup().await else { return };
+async fn aws_plain_json_objects_are_read_too() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let key = trail_key("plain.json");
-    let body = serde_json::to_vec(&json!({"Records": [share("plain", "111122223333")]})).unwrap();
+    let body = log_file(&[share("plain", &["111122223333"])]);
     let size = env.put(&key, body).await;
     let payload = envelope(
         "s3-notification_powertools-python_s3Event.json",
@@ -474,8 +451,8 @@ async fn plain_json_objects_are_read_too() {
 }
 
 #[tokio::test]
-async fn the_corpus_log_file_from_s3() {
-    let Some(env) = setup().await else { return };
+async fn aws_the_corpus_log_file_from_s3() {
+    let env = setup().await;
     let h = env.handler(Settings::default());
     let key = trail_key("all-corpus-records.json.gz");
     let body = std::fs::read("tests/fixtures/corpus/all-corpus-records.Records.json.gz").unwrap();
@@ -500,20 +477,20 @@ async fn the_corpus_log_file_from_s3() {
 }
 
 #[tokio::test]
-async fn scan_reads_s3_objects_and_prefixes() {
-    let Some(moto) = moto() else { return };
-    let Some(env) = setup().await else { return };
+async fn aws_scan_reads_s3_objects_and_prefixes() {
+    let moto = moto();
+    let env = setup().await;
     for i in 0..3 {
         let key = trail_key(&format!("scan_{i}.json.gz"));
         env.put(
             &key,
-            log_gz(&[noise(i), share(&format!("scan-{i}"), "111122223333")]),
+            log_gz(&[noise(i), share(&format!("scan-{i}"), &["111122223333"])]),
         )
         .await;
     }
     env.put(
         "AWSLogs/756680937392/CloudTrail-Digest/us-east-1/2024/08/01/d.json.gz",
-        log_gz(&[share("digest", "111122223333")]),
+        log_gz(&[share("digest", &["111122223333"])]),
     )
     .await;
     let run = |url: String| {
@@ -556,8 +533,13 @@ async fn scan_reads_s3_objects_and_prefixes() {
     let missing = run(format!("s3://{}/{}", env.bucket, trail_key("nope.json.gz")));
     assert_eq!(missing.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&missing.stderr);
+    let url = format!("s3://{}/{}", env.bucket, trail_key("nope.json.gz"));
+    let error = format!(
+        "error: {url}: GetObject failed: NoSuchKey: The specified key does not exist. (HTTP 404)"
+    );
+    assert!(stderr.lines().any(|l| l == error), "{stderr}");
     assert!(
-        stderr.contains("nope.json.gz") && stderr.contains("NoSuchKey"),
+        stderr.contains("\nscanned 1 inputs (0 B): 0 records, 0 findings, 1 errors in "),
         "{stderr}"
     );
 }

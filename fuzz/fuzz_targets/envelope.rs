@@ -9,8 +9,8 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
 use snapshot_share_detector::cloudtrail::Record;
-use snapshot_share_detector::sink::sns;
 use snapshot_share_detector::rule::{self, TrustedAccounts};
+use snapshot_share_detector::sink::sns;
 use snapshot_share_detector::trigger::{self, Work};
 
 fn classify(payload: Value) {
@@ -23,8 +23,9 @@ fn classify(payload: Value) {
         _ => None,
     };
     let inv = trigger::classify(payload);
-    assert_eq!(inv.sqs, inv.trigger == "sqs");
-    assert_eq!(inv.sqs, messages.is_some(), "{}", inv.trigger);
+    let sqs = inv.trigger == trigger::Trigger::Sqs;
+    assert_eq!(sqs, inv.trigger.as_str() == "sqs");
+    assert_eq!(sqs, messages.is_some(), "{}", inv.trigger.as_str());
     match messages {
         Some(n) => {
             assert_eq!(inv.units.len(), n);

@@ -5,27 +5,26 @@
 //! Checked on every input: no panic; the report's counts agree with each other and with the
 //! findings emitted; when the whole input is valid JSON (a full `serde_json` parse succeeds),
 //! the reader reports no syntax error, and a clean read gives exactly the findings of that
-//! full parse (the oracle of tests/equivalence.rs; except for a log file that repeats
+//! full parse (the oracle of tests/support/oracle.rs; except for a log file that repeats
 //! `Records` or is also an EventBridge event, where the two differ by design); a second read,
 //! a few bytes at a time with a tiny MAX_RECORD_BYTES, gives a subsequence of the first
 //! read's findings.
 #![no_main]
 
-use std::fmt;
 use std::io::{self, Read, Write};
 
-use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use libfuzzer_sys::fuzz_target;
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::Value;
-use snapshot_share_detector::cloudtrail::for_each_record;
 use snapshot_share_detector::finding::Finding;
 use snapshot_share_detector::reader::{
     self, Limits, RecordErrorKind, ScanOptions, ScanReport, MAX_KEPT_ERRORS,
 };
-use snapshot_share_detector::rule::{self, TrustedAccounts};
+use snapshot_share_detector::rule::TrustedAccounts;
+
+/// The full-parse oracle, the very file the tests use (one copy).
+#[path = "../../tests/support/oracle.rs"]
+mod oracle;
 
 /// Enough for any input libFuzzer makes (even inflated), small enough that a bomb stops.
 const MAX_OBJECT_BYTES: u64 = 64 << 20;
@@ -92,84 +91,6 @@ fn check(input: &[u8], findings: &[String], report: &ScanReport) {
     }
 }
 
-/// Inflate everything, parse it all with serde_json, evaluate every record. `None` when the
-/// input is not valid gzip or not valid JSON; with the findings, whether the input is one on
-/// which this is no oracle (see [`ambiguous_log_file`]).
-fn full_parse(bytes: &[u8]) -> Option<(Vec<String>, bool)> {
-    let mut data = Vec::new();
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        MultiGzDecoder::new(bytes)
-            .take(MAX_OBJECT_BYTES)
-            .read_to_end(&mut data)
-            .ok()?;
-        if data.len() as u64 >= MAX_OBJECT_BYTES {
-            return None;
-        }
-    } else {
-        data.extend_from_slice(bytes);
-    }
-    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&data);
-    let trusted = TrustedAccounts::parse(TRUSTED);
-    let mut out = Vec::new();
-    let mut ambiguous = false;
-    let mut values = serde_json::Deserializer::from_slice(data).into_iter::<Value>();
-    let mut start = 0;
-    while let Some(value) = values.next() {
-        let value = value.ok()?;
-        let end = values.byte_offset();
-        ambiguous |= ambiguous_log_file(&value, &data[start..end]);
-        start = end;
-        for_each_record(&value, &mut |record, account| {
-            for finding in rule::detect(&record, account, &trusted, Some(ORIGIN)) {
-                out.push(finding.to_json());
-            }
-        });
-    }
-    Some((out, ambiguous))
-}
-
-/// A top-level object with a `Records` member that also repeats `Records` (the reader
-/// streams the first array when it is the first member; serde_json keeps the last) or is also
-/// an EventBridge "via CloudTrail" event (`for_each_record` then takes only its `detail`).
-/// Neither is a real input; on them the two paths may differ by design.
-fn ambiguous_log_file(value: &Value, raw: &[u8]) -> bool {
-    /// How many members of an object are named `Records`.
-    struct RecordsKeys(usize);
-    impl<'de> Deserialize<'de> for RecordsKeys {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct Count;
-            impl<'de> Visitor<'de> for Count {
-                type Value = RecordsKeys;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("an object")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RecordsKeys, A::Error> {
-                    let mut n = 0;
-                    while let Some(key) = map.next_key::<String>()? {
-                        n += usize::from(key == "Records");
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                    Ok(RecordsKeys(n))
-                }
-            }
-            d.deserialize_map(Count)
-        }
-    }
-
-    let Some(map) = value.as_object() else {
-        return false;
-    };
-    if !map.contains_key("Records") {
-        return false;
-    }
-    let eventbridge = map
-        .get("detail-type")
-        .and_then(Value::as_str)
-        .is_some_and(|t| t.ends_with("via CloudTrail"))
-        && map.get("detail").is_some_and(Value::is_object);
-    eventbridge || serde_json::from_slice::<RecordsKeys>(raw).map_or(true, |k| k.0 > 1)
-}
-
 fn subsequence(small: &[String], big: &[String]) -> bool {
     let mut it = big.iter();
     small.iter().all(|s| it.any(|b| b == s))
@@ -178,7 +99,13 @@ fn subsequence(small: &[String], big: &[String]) -> bool {
 fn run(bytes: &[u8], size: usize) {
     let (got, report) = scan(bytes, usize::MAX, Limits::default().max_record_bytes);
     check(bytes, &got, &report);
-    if let Some((want, ambiguous)) = full_parse(bytes) {
+    let trusted = TrustedAccounts::parse(TRUSTED);
+    let oracle = oracle::full_parse(bytes, &trusted, Some(ORIGIN), MAX_OBJECT_BYTES);
+    if let Some(oracle::FullParse {
+        findings: want,
+        ambiguous,
+    }) = oracle
+    {
         assert!(
             report.fatal.is_none(),
             "valid JSON, yet fatal: {:?}",

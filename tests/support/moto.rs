@@ -1,10 +1,10 @@
-//! Shared harness for the tests that talk to AWS APIs: a real moto server (S3, SNS, SQS) on a
-//! free loopback port, the real SDK clients pointed at it, and a queue subscribed to the
-//! findings topic to read back what was really published.
+//! The harness of the tests that talk to AWS APIs: a real moto server (S3, SNS, SQS) on a
+//! free loopback port, the real SDK clients pointed at it, a queue subscribed to the findings
+//! topic to read back what was really published, and the handler run on a payload.
 //!
 //! The server is started once per test binary (or taken from `MOTO_ENDPOINT`). If it cannot
-//! start, the tests fail when `CI=true` and say loudly that they were skipped otherwise.
-#![allow(dead_code)]
+//! start, every test that needs it fails with the reason and how to install it. The tests that
+//! need it are all named `aws_*`, so that `cargo test -- --skip aws_` leaves them out.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -28,7 +28,7 @@ pub struct Moto {
     _child: Option<Child>,
 }
 
-static MOTO: OnceLock<Option<Moto>> = OnceLock::new();
+static MOTO: OnceLock<Result<Moto, String>> = OnceLock::new();
 
 /// Runs moto's server, exiting when the test process that started it is gone (statics are
 /// never dropped, so the child cannot be killed from here).
@@ -44,28 +44,24 @@ from moto.server import main
 main(["-H", "127.0.0.1", "-p", sys.argv[1]])
 "#;
 
-/// The moto server, or `None` (with a loud message) when it cannot run outside CI.
-pub fn moto() -> Option<&'static Moto> {
-    MOTO.get_or_init(|| match start() {
-        Ok(moto) => Some(moto),
-        Err(why) => {
-            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-            if ci {
-                panic!("moto server unavailable under CI=true: {why}");
-            }
-            eprintln!(
-                "\n*** SKIPPING AWS TESTS: moto server unavailable: {why}\n\
-                 *** install it with: pip install 'moto[server]'  (CI=true makes this a failure)\n"
-            );
-            None
-        }
-    })
-    .as_ref()
+/// The moto server, started on first use. A test that needs it fails when it cannot start,
+/// saying why and how to install it: it never passes without having run. To leave the AWS
+/// tests out on purpose, run `cargo test -- --skip aws_` (every such test is named `aws_*`;
+/// libtest counts them as "filtered out").
+pub fn moto() -> &'static Moto {
+    match MOTO.get_or_init(start) {
+        Ok(moto) => moto,
+        Err(why) => panic!(
+            "moto server unavailable: {why}\n\
+             install it with: pip install 'moto[server]'  (or set MOTO_ENDPOINT to a running \
+             server); to skip the AWS tests instead: cargo test -- --skip aws_"
+        ),
+    }
 }
 
 fn start() -> Result<Moto, String> {
     if let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") {
-        wait_ready(&endpoint, Duration::from_secs(10))?;
+        wait_ready(&endpoint, None, Duration::from_secs(10))?;
         return Ok(Moto {
             endpoint,
             _child: None,
@@ -75,21 +71,42 @@ fn start() -> Result<Moto, String> {
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))?
         .port();
-    let child = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
+    // The server's own log goes to a file (a pipe nobody reads would fill and stall it); it
+    // says why the server stopped when it did.
+    let log_path = std::env::temp_dir().join(format!("moto-{}-{port}.log", std::process::id()));
+    let log = std::fs::File::create(&log_path)
+        .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut child = Command::new(&python)
         .args(["-c", MOTO_SCRIPT, &port.to_string()])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
-        .map_err(|e| format!("cannot run python3: {e}"))?;
+        .map_err(|e| format!("cannot run {python}: {e}"))?;
     let endpoint = format!("http://127.0.0.1:{port}");
-    wait_ready(&endpoint, Duration::from_secs(30))?;
+    wait_ready(&endpoint, Some(&mut child), Duration::from_secs(30)).map_err(|why| {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        match lines.len() {
+            0 => why,
+            n => format!(
+                "{why}; it said: {}",
+                lines[n.saturating_sub(5)..].join(" | ")
+            ),
+        }
+    })?;
     Ok(Moto {
         endpoint,
         _child: Some(child),
     })
 }
 
-fn wait_ready(endpoint: &str, limit: Duration) -> Result<(), String> {
+/// Waits until moto answers, or `child` (the server being started, if any) has exited.
+fn wait_ready(
+    endpoint: &str,
+    mut child: Option<&mut Child>,
+    limit: Duration,
+) -> Result<(), String> {
     let addr = endpoint.trim_start_matches("http://");
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
@@ -101,6 +118,13 @@ fn wait_ready(endpoint: &str, limit: Duration) -> Result<(), String> {
                 && head.ends_with(b"200")
             {
                 return Ok(());
+            }
+        }
+        if let Some(child) = child.as_deref_mut() {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!(
+                    "the moto server exited ({status}) before answering"
+                ));
             }
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -263,12 +287,6 @@ pub async fn receive(c: &Clients, topic: &Topic, expected: usize) -> Vec<Receive
         }
     }
     got
-}
-
-/// Reads a file from `events/` or `tests/fixtures/`.
-pub fn json_file(path: &str) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// Runs the handler on `payload`; the answer as the JSON Lambda would send back.

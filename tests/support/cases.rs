@@ -1,0 +1,497 @@
+//! Generated CloudTrail records for the property tests (proptest), and the run configuration
+//! they share. Records are drawn from two mixes: a wild one, where any field may be off, and a
+//! likely one, a successful `ModifySnapshotAttribute` call whose parameters vary.
+
+use proptest::prelude::*;
+use proptest::sample::select;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
+use serde_json::{json, Map, Value};
+
+/// `cases` unless `PROPTEST_CASES` says otherwise; nothing written to disk.
+pub fn config(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(cases);
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// `n` values of `strategy`, from a fixed seed: for the checks that the generators reach the
+/// cases that matter.
+pub fn sample<S: Strategy>(strategy: S, n: usize) -> Vec<S::Value> {
+    let mut runner = TestRunner::deterministic();
+    (0..n)
+        .map(|_| strategy.new_tree(&mut runner).unwrap().current())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generated CloudTrail records
+// ---------------------------------------------------------------------------------------------
+
+pub const OWNER: &str = "111122223333";
+pub const CALLER: &str = "222233334444";
+pub const ENVELOPE: &str = "555566667777";
+pub const FOREIGN: [&str; 3] = ["444455556666", "777788889999", "098797384747"];
+
+/// Strings that a naive scanner would misread (as in tests/equivalence.rs).
+pub const TRICKY: &[&str] = &[
+    "ModifySnapshotAttribute",
+    "\"}]",
+    "\"},{\"eventName\":\"ModifySnapshotAttribute\"",
+    "\\",
+    "\\\"",
+    "]}{\"Records\":[",
+    "{\"userId\":\"999999999999\"}",
+    "\u{1F600} ünïcödé \u{2028}\u{FEFF}",
+    "\n\r\t\u{0}\u{1f}",
+    "\\u004dodify",
+    "",
+];
+
+pub fn s(text: &str) -> Option<Value> {
+    Some(Value::String(text.to_owned()))
+}
+
+/// One of `choices`, each as often as its weight (`None`: the field is absent).
+pub fn pick(choices: &[(usize, Option<Value>)]) -> impl Strategy<Value = Option<Value>> {
+    let all: Vec<Option<Value>> = choices
+        .iter()
+        .flat_map(|(n, v)| std::iter::repeat_n(v.clone(), *n))
+        .collect();
+    select(all)
+}
+
+/// Records are drawn from two mixes: a wild one, where any field may be off, and a likely
+/// one, a successful ModifySnapshotAttribute call whose parameters vary, so that about half
+/// of the records are shares and the targets, owners and trust decide.
+pub fn event_source(likely: bool) -> impl Strategy<Value = Option<Value>> {
+    let right = if likely { 1 } else { 4 };
+    pick(&[
+        (right, s("ec2.amazonaws.com")),
+        (!likely as usize, s("EC2.amazonaws.com")),
+        (!likely as usize, s("ec2.amazonaws.com ")),
+        (!likely as usize, s("s3.amazonaws.com")),
+        (!likely as usize, s("")),
+        (!likely as usize, Some(json!(2))),
+        (!likely as usize, None),
+    ])
+}
+
+pub fn event_name(likely: bool) -> impl Strategy<Value = Option<Value>> {
+    let right = if likely { 1 } else { 4 };
+    pick(&[
+        (right, s("ModifySnapshotAttribute")),
+        (!likely as usize, s("modifySnapshotAttribute")),
+        (!likely as usize, s("ModifySnapshotAttributes")),
+        (!likely as usize, s("ModifyImageAttribute")),
+        (!likely as usize, s("ResetSnapshotAttribute")),
+        (!likely as usize, s("")),
+        (!likely as usize, None),
+    ])
+}
+
+pub fn error_field(likely: bool) -> impl Strategy<Value = Option<Value>> {
+    let failed = if likely { 0 } else { 1 };
+    pick(&[
+        (10, None),
+        (1, Some(Value::Null)),
+        (1, s("")),
+        (failed, s(" ")),
+        (failed, s("Client.UnauthorizedOperation")),
+        (failed, Some(json!(403))),
+    ])
+}
+
+/// `createVolumePermission` in a random mix of cases, with underscores anywhere.
+pub fn create_volume_permission_spelling() -> impl Strategy<Value = String> {
+    const WORD: &str = "createvolumepermission";
+    (
+        prop::collection::vec((any::<bool>(), 0..10usize), WORD.len()),
+        0..3usize,
+    )
+        .prop_map(|(letters, trailing)| {
+            let mut out = String::new();
+            for (c, (upper, underscores)) in WORD.chars().zip(letters) {
+                // Mostly none; sometimes one, now and then two.
+                out.push_str(&"_".repeat(underscores.saturating_sub(7)));
+                out.push(if upper { c.to_ascii_uppercase() } else { c });
+            }
+            out.push_str(&"_".repeat(trailing));
+            out
+        })
+}
+
+pub fn attribute_type() -> impl Strategy<Value = Option<Value>> {
+    prop_oneof![
+        3 => Just(None),
+        1 => Just(Some(Value::Null)),
+        3 => pick(&[
+            (1, s("CREATE_VOLUME_PERMISSION")),
+            (1, s("createVolumePermission")),
+            (1, s("CreateVolumePermission")),
+            (1, s("create_volume_permission")),
+        ]),
+        3 => create_volume_permission_spelling().prop_map(|s| Some(Value::String(s))),
+        2 => pick(&[
+            (1, s("productCodes")),
+            (1, s("PRODUCT_CODES")),
+            (1, s("")),
+            (1, s(" CREATE_VOLUME_PERMISSION")),
+            (1, s("createVolumePermissions")),
+            (1, s("create-volume-permission")),
+            (1, s("createVolumePermissio")),
+        ]),
+        1 => "[a-zA-Z_]{0,24}".prop_map(|s| Some(Value::String(s))),
+        1 => pick(&[
+            (1, Some(json!(1))),
+            (1, Some(json!(true))),
+            (1, Some(json!(["CREATE_VOLUME_PERMISSION"]))),
+            (1, Some(json!({"value": "CREATE_VOLUME_PERMISSION"}))),
+        ]),
+    ]
+}
+
+pub fn user_id() -> impl Strategy<Value = Option<Value>> {
+    prop_oneof![
+        3 => Just(None),
+        8 => pick(&[
+            (1, s(OWNER)),
+            (1, s(CALLER)),
+            (1, s(ENVELOPE)),
+            (2, s(FOREIGN[0])),
+            (2, s(FOREIGN[1])),
+            (1, s(FOREIGN[2])),
+        ]),
+        3 => pick(&[
+            (1, s(" 444455556666")),
+            (1, s("444455556666\t")),
+            (1, s(" 111122223333 ")),
+            (1, s("\u{a0}777788889999\n")),
+            (1, s("")),
+            (1, s("   ")),
+            (1, s("all")),
+            (1, s("ALL")),
+        ]),
+        2 => "[0-9]{12}".prop_map(|s| Some(Value::String(s))),
+        1 => pick(&[
+            (1, Some(json!(444455556666u64))),
+            (1, Some(Value::Null)),
+            (1, Some(json!(["444455556666"]))),
+            (1, Some(json!({"id": "444455556666"}))),
+        ]),
+    ]
+}
+
+pub fn group() -> impl Strategy<Value = Option<Value>> {
+    pick(&[
+        (10, None),
+        (2, s("all")),
+        (1, s("ALL")),
+        (1, s("All")),
+        (1, s(" all")),
+        (1, s("all\n")),
+        (1, s("al l")),
+        (1, s("everyone")),
+        (1, s("")),
+        (1, Some(json!(1))),
+        (1, Some(Value::Null)),
+        (1, Some(json!(["all"]))),
+    ])
+}
+
+pub fn item() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        10 => (user_id(), group(), any::<bool>()).prop_map(|(user, group, extra)| {
+            let mut m = Map::new();
+            if let Some(u) = user {
+                m.insert("userId".into(), u);
+            }
+            if let Some(g) = group {
+                m.insert("group".into(), g);
+            }
+            if extra {
+                m.insert("note".into(), json!("ModifySnapshotAttribute {\"group\":\"all\"}"));
+            }
+            Value::Object(m)
+        }),
+        1 => select(vec![
+            json!("444455556666"),
+            json!("all"),
+            Value::Null,
+            json!(7),
+            json!([{"userId": "444455556666"}]),
+        ]),
+    ]
+}
+
+/// `items`: a list (the normal case), a single object, absent, or something else.
+pub fn items() -> impl Strategy<Value = Option<Value>> {
+    prop_oneof![
+        8 => prop::collection::vec(item(), 0..30).prop_map(|v| Some(Value::Array(v))),
+        2 => item().prop_map(Some),
+        1 => Just(None),
+        1 => pick(&[(1, Some(Value::Null)), (1, s("all")), (1, Some(json!(5)))]),
+    ]
+}
+
+/// `add` or `remove`: `{"items": ...}`, absent, or something else.
+pub fn permission_list(likely: bool) -> impl Strategy<Value = Option<Value>> {
+    let other = if likely { 0 } else { 1 };
+    prop_oneof![
+        6 => items().prop_map(|items| {
+            let mut m = Map::new();
+            if let Some(items) = items {
+                m.insert("items".into(), items);
+            }
+            Some(Value::Object(m))
+        }),
+        2 * other => Just(None),
+        other => pick(&[(1, s("add")), (1, Some(json!([{"userId": "444455556666"}])))]),
+    ]
+}
+
+pub fn create_volume_permission(likely: bool) -> impl Strategy<Value = Option<Value>> {
+    let other = if likely { 0 } else { 1 };
+    prop_oneof![
+        8 => (permission_list(likely), permission_list(false)).prop_map(|(add, remove)| {
+            let mut m = Map::new();
+            if let Some(add) = add {
+                m.insert("add".into(), add);
+            }
+            if let Some(remove) = remove {
+                m.insert("remove".into(), remove);
+            }
+            Some(Value::Object(m))
+        }),
+        other => Just(None),
+        other => pick(&[(1, s("add")), (1, Some(Value::Null))]),
+    ]
+}
+
+/// How `requestParameters` is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamsForm {
+    Object,
+    /// As a JSON string (some exporters do this).
+    Text,
+    /// A string that is not JSON.
+    BrokenText,
+    Null,
+    Absent,
+    Number,
+}
+
+pub fn request_parameters(likely: bool) -> impl Strategy<Value = Option<Value>> {
+    let other = if likely { 0 } else { 1 };
+    let forms = [
+        (5, ParamsForm::Object),
+        (2, ParamsForm::Text),
+        (other, ParamsForm::BrokenText),
+        (other, ParamsForm::Null),
+        (other, ParamsForm::Absent),
+        (other, ParamsForm::Number),
+    ];
+    let form = select(
+        forms
+            .iter()
+            .flat_map(|&(n, f)| std::iter::repeat_n(f, n))
+            .collect::<Vec<_>>(),
+    );
+    let snapshot = pick(&[
+        (3, s("snap-041993b54a9b3af6f")),
+        (1, s("")),
+        (1, None),
+        (1, Some(json!(5))),
+    ]);
+    (
+        form,
+        snapshot,
+        attribute_type(),
+        create_volume_permission(likely),
+        any::<bool>(),
+    )
+        .prop_map(|(form, snapshot, kind, permission, product_codes)| {
+            let mut m = Map::new();
+            if let Some(v) = snapshot {
+                m.insert("snapshotId".into(), v);
+            }
+            if let Some(v) = kind {
+                m.insert("attributeType".into(), v);
+            }
+            if let Some(v) = permission {
+                m.insert("createVolumePermission".into(), v);
+            }
+            if product_codes {
+                m.insert(
+                    "productCodes".into(),
+                    json!({"add": {"items": [{"productCode": "x"}]}}),
+                );
+            }
+            let params = Value::Object(m);
+            match form {
+                ParamsForm::Object => Some(params),
+                ParamsForm::Text => Some(Value::String(params.to_string())),
+                ParamsForm::BrokenText => Some(Value::String(format!("{{{params}"))),
+                ParamsForm::Null => Some(Value::Null),
+                ParamsForm::Absent => None,
+                ParamsForm::Number => Some(json!(5)),
+            }
+        })
+}
+
+pub fn recipient_account() -> impl Strategy<Value = Option<Value>> {
+    pick(&[
+        (4, s(OWNER)),
+        (3, None),
+        (1, s("")),
+        (1, s(CALLER)),
+        (1, Some(json!(111122223333u64))),
+    ])
+}
+
+pub fn user_identity() -> impl Strategy<Value = Option<Value>> {
+    let account = pick(&[
+        (2, s(CALLER)),
+        (2, s(OWNER)),
+        (2, None),
+        (1, s("")),
+        (1, Some(json!(5))),
+    ]);
+    prop_oneof![
+        6 => (account, select(TRICKY.to_vec())).prop_map(|(account, arn)| {
+            let mut m = Map::new();
+            m.insert("type".into(), json!("IAMUser"));
+            m.insert("arn".into(), json!(format!("arn:aws:iam::{OWNER}:user/{arn}")));
+            if let Some(a) = account {
+                m.insert("accountId".into(), a);
+            }
+            Some(Value::Object(m))
+        }),
+        1 => Just(None),
+        1 => Just(s("not an object")),
+    ]
+}
+
+/// Fields the rule does not read but the finding copies (and the splitter must skip).
+pub fn decoration() -> impl Strategy<Value = Vec<(&'static str, Value)>> {
+    let text = prop_oneof![
+        3 => select(TRICKY.to_vec()).prop_map(str::to_owned),
+        1 => any::<String>(),
+    ];
+    (
+        prop::option::of("[0-9a-f]{8}"),
+        text.clone(),
+        text,
+        select(vec!["192.0.2.1", "ec2.amazonaws.com", "2001:db8::1", ""]),
+    )
+        .prop_map(|(id, agent, extra, ip)| {
+            let mut fields = vec![
+                ("eventVersion", json!("1.09")),
+                ("eventTime", json!("2024-08-01T12:28:02Z")),
+                ("awsRegion", json!("us-east-1")),
+                ("sourceIPAddress", json!(ip)),
+                ("userAgent", json!(agent)),
+                (
+                    "additionalEventData",
+                    json!({ "note": extra, "n": [1, -2, 0] }),
+                ),
+                ("responseElements", json!({"_return": true})),
+            ];
+            if let Some(id) = id {
+                fields.push((
+                    "eventID",
+                    json!(format!("{id}-6897-445c-9e86-43e5b1f8e12f")),
+                ));
+            }
+            fields
+        })
+}
+
+/// A record and the account of the EventBridge envelope it came in, if any.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub record: Value,
+    pub envelope: Option<String>,
+}
+
+pub fn case() -> impl Strategy<Value = Case> {
+    prop_oneof![2 => case_from(false), 3 => case_from(true)]
+}
+
+pub fn case_from(likely: bool) -> impl Strategy<Value = Case> {
+    (
+        (
+            event_source(likely),
+            event_name(likely),
+            error_field(likely),
+            error_field(likely),
+        ),
+        (
+            recipient_account(),
+            user_identity(),
+            request_parameters(likely),
+        ),
+        decoration(),
+        pick(&[(2, None), (1, s(ENVELOPE)), (1, s(OWNER)), (1, s(""))]),
+    )
+        .prop_map(
+            |((source, name, code, message), (recipient, identity, params), extra, envelope)| {
+                let mut m = Map::new();
+                for (key, value) in [
+                    ("eventSource", source),
+                    ("eventName", name),
+                    ("errorCode", code),
+                    ("errorMessage", message),
+                    ("recipientAccountId", recipient),
+                    ("userIdentity", identity),
+                    ("requestParameters", params),
+                ] {
+                    if let Some(v) = value {
+                        m.insert(key.into(), v);
+                    }
+                }
+                for (key, value) in extra {
+                    m.insert(key.into(), value);
+                }
+                Case {
+                    record: Value::Object(m),
+                    envelope: envelope.map(|v| v.as_str().unwrap().to_owned()),
+                }
+            },
+        )
+}
+
+/// `TRUSTED_ACCOUNT_IDS` as the operator might write it, and the ids it means.
+pub fn trusted() -> impl Strategy<Value = (String, Vec<String>)> {
+    let id = select(vec![
+        FOREIGN[0],
+        FOREIGN[1],
+        OWNER,
+        CALLER,
+        "all",
+        "ALL",
+        "999999999999",
+    ]);
+    (
+        prop::collection::vec((id, select(vec!["", " ", "\t", " ,"])), 0..4),
+        any::<bool>(),
+    )
+        .prop_map(|(entries, trailing_comma)| {
+            let ids: Vec<String> = entries.iter().map(|(id, _)| id.to_string()).collect();
+            let mut list = entries
+                .iter()
+                .map(|(id, pad)| format!("{pad}{id}{pad}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            if trailing_comma {
+                list.push_str(", ");
+            }
+            (list, ids)
+        })
+}

@@ -1,0 +1,26 @@
+//! What the integration tests share, one module per job. Each test file takes it with
+//! `mod support;`; the fuzz crate includes [`oracle`] by path, so that there is one copy.
+//!
+//! - [`moto`]: the moto server, SDK clients pointed at it, a findings topic with a queue, what
+//!   arrived, the handler run on a payload;
+//! - [`proxy`] (on [`http`]): the HTTP fault proxy between the SDK clients and moto;
+//! - [`records`]: CloudTrail records, log files and keys, and the sample events on disk;
+//! - [`gzip`]: gzip members, and gzip log files;
+//! - [`oracle`]: the findings of a full parse, what the fast reader must match;
+//! - [`prng`]: a small seeded generator, so that a failure is reproducible from its seed;
+//! - [`cases`], [`files`] and [`edits`]: proptest generators of CloudTrail records, of log
+//!   files, and of byte edits.
+//!
+//! A test binary uses only some of it.
+#![allow(dead_code)]
+
+pub mod cases;
+pub mod edits;
+pub mod files;
+pub mod gzip;
+pub mod http;
+pub mod moto;
+pub mod oracle;
+pub mod prng;
+pub mod proxy;
+pub mod records;
