@@ -1,0 +1,699 @@
+#!/usr/bin/env python3
+"""Benchmark of `scan s3://BUCKET/PREFIX/` against `aws s3 cp --recursive` of the same prefix
+(issue 12, "Hunt months of an organization's CloudTrail").
+
+The question it answers: to hunt an organization trail's bucket, is `scan s3://` faster than
+downloading the prefix with the AWS CLI first? Over the network the cost is per request, not per
+byte (CloudTrail writes many small files), so the emulator sits behind a proxy that adds a fixed
+latency to every HTTP request.
+
+What it does, all on loopback:
+
+  1. starts the moto server (`python3 -m moto.server`) on a free port (--backends K: K of them,
+     each with all the objects, for when one moto process is the limit);
+  2. starts a latency-adding TCP proxy (asyncio, in this process) on another port in front of it
+     (round-robin over the K servers);
+  3. generates --files gzip CloudTrail log files with the organization trail's key layout
+     (AWSLogs/o-exampleorg1/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_
+     YYYYMMDDTHHMMZ_RANDOM.json.gz, several accounts, regions and days), each with 20-100 real
+     records of the corpus (each copy with its own eventID) and --shares files holding a copy of
+     the corpus' real ModifySnapshotAttribute share (the Stratus Red Team detonation) with a new
+     eventID; uploads them to moto directly (not through the proxy);
+  4. times, through the proxy:
+       - `aws s3 cp --recursive s3://BUCKET/AWSLogs/ DIR` (the user's alternative; the CLI's
+         default is 10 concurrent requests, s3.max_concurrent_requests, left as it is);
+       - that copy followed by `scan DIR` (the whole "download first" workflow: the two times
+         added, each measured on its own);
+       - `scan s3://BUCKET/AWSLogs/` (with --concurrency N when the binary has that option);
+     with peak RSS from GNU time;
+  5. checks that `scan s3://` prints the same finding ids as `scan DIR` on the downloaded files,
+     and as many as were planted; prints a markdown table row;
+  6. with --floor, also times `curl --parallel` GETs of the same objects through the proxy (64
+     at a time, no listing): the least time any client needs through this emulator on this
+     machine, to tell a slow client from a slow emulator.
+
+Usage:
+
+    make bench-s3                                   # installs moto[server] and awscli, builds
+    python3 bench/s3_bench.py --files 200           # a quick check
+    python3 bench/s3_bench.py --bin /path/to/snapshot-share-detector --concurrency 32
+    python3 bench/s3_bench.py --backends 2 --floor  # when one moto process is the bottleneck
+
+Exit status: 0 when the findings agree (whatever the speed; --min-ratio makes a ratio below it
+fail too), 1 otherwise.
+"""
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS_CANDIDATES = [
+    os.path.join(ROOT, "tests/fixtures/corpus/all-corpus-records.Records.json.gz"),
+    os.path.join(ROOT, "../shared/corpus/assembled/all-corpus-records.Records.json.gz"),
+]
+# Where `cargo build --release` puts it (CARGO_TARGET_DIR, as cargo reads it, else target/).
+BINARY = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"),
+                      "release/snapshot-share-detector")
+TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"
+
+BUCKET = "bench-org-trail"
+PREFIX = "AWSLogs/"
+ORG = "o-exampleorg1"
+ACCOUNTS = ["111122223333", "210987654321", "345678901234", "456789012345", "567890123456",
+            "678901234567"]
+REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"]
+FIRST_DAY = datetime(2026, 1, 1, tzinfo=timezone.utc)
+DAYS = 90
+# The corpus' real share: the Stratus Red Team detonation of aws.exfiltration.ec2-share-ebs-
+# snapshot (Apache-2.0), account 756680937392 adding createVolumePermission for 098797384747.
+SHARE_EVENT_ID = "6897ff63-d738-445c-9e86-43e5b1f8e12f"
+SHARE_OWNER = "756680937392"
+PLACEHOLDER = "@@EVENTID@@"
+
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+# Upper bounds, so that nothing here runs forever.
+READY_TIMEOUT = 60  # seconds for moto to accept connections
+PROXY_BACKLOG = 128
+
+
+def log(msg):
+    print("s3_bench: " + msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The latency-adding proxy
+#
+# Each accepted connection gets its own connection to a moto server. The proxy holds the first
+# chunk of each request for --latency-ms before forwarding it (and whatever else the client
+# sends meanwhile): the first bytes the client sends after the previous response began to come
+# back, and the first bytes of the connection. Later chunks of the same request (the rest of a
+# large header, a body) go straight through, and connections stay open across requests for as
+# long as both ends want them.
+#
+# Why not parse request boundaries (Content-Length, chunked bodies): the two clients measured
+# here (botocore's urllib3 and the Rust SDK's hyper) never pipeline, they send a request and
+# wait for its response before the next one on the same connection, so "first bytes after a
+# response" is exactly "a new request", with no HTTP parser to get wrong. The one case it
+# miscounts is `Expect: 100-continue` (an upload's body after the interim response is delayed
+# again), and the benchmark uploads directly to moto, never through the proxy. Each connection
+# has its own timer, so concurrent requests are delayed side by side as on a real network.
+# Connection set-up is not delayed (the real TCP and TLS handshakes cost one or two round trips
+# per new connection, which S3 clients avoid by reusing connections).
+#
+# moto's server (werkzeug's) answers every request with `Connection: close`, so in this set-up
+# each request in fact comes on a new connection (the proxy closes the client's side when moto
+# closes its own) and is delayed once, as the first bytes of its connection; the per-request
+# rule above is what keeps the delay right in front of a server that keeps connections alive.
+#
+# asyncio protocols and timers rather than streams and a task per direction: on a 2-core
+# machine the proxy shares the CPU with moto and the client measured, so it must cost little
+# per request. With --backends K, connections go round-robin to K moto servers holding the same
+# objects (one moto process serves about 300 GetObject/s on this project's 2-core machine,
+# which would otherwise be the limit measured, whatever the client).
+# ---------------------------------------------------------------------------------------------
+
+
+class _UpstreamSide(asyncio.Protocol):
+    """The connection to moto: its bytes go back to the client."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def data_received(self, data):
+        self.conn.response(data)
+
+    def connection_lost(self, exc):
+        self.conn.close()
+
+    def pause_writing(self):
+        if not self.conn.closed:
+            self.conn.transport.pause_reading()
+
+    def resume_writing(self):
+        if not self.conn.closed:
+            self.conn.transport.resume_reading()
+
+
+class _ClientSide(asyncio.Protocol):
+    """One client connection and its connection to moto."""
+
+    def __init__(self, proxy):
+        self.proxy = proxy
+        self.transport = None
+        self.upstream = None
+        self.pending = []
+        self.new_request = True
+        self.held = False
+        self.closed = False
+
+    def connection_made(self, transport):
+        self.transport = transport
+        proxy = self.proxy
+        proxy.connections += 1
+        proxy.open.add(self)
+        port = proxy.upstream_ports[proxy.connections % len(proxy.upstream_ports)]
+        loop = asyncio.get_running_loop()
+        connecting = loop.create_task(
+            loop.create_connection(lambda: _UpstreamSide(self), "127.0.0.1", port))
+        connecting.add_done_callback(self._connected)
+
+    def _connected(self, task):
+        if task.cancelled() or task.exception() is not None:
+            self.close()
+            return
+        upstream, _ = task.result()
+        if self.closed:
+            upstream.close()
+            return
+        self.upstream = upstream
+        self._flush()
+
+    def data_received(self, data):
+        self.pending.append(data)
+        if self.new_request:
+            self.new_request = False
+            self.held = True
+            self.proxy.requests += 1
+            asyncio.get_running_loop().call_later(self.proxy.latency_s, self._release)
+        else:
+            self._flush()
+
+    def _release(self):
+        self.held = False
+        self._flush()
+
+    def _flush(self):
+        if self.upstream is not None and not self.held and self.pending and not self.closed:
+            self.upstream.write(b"".join(self.pending))
+            self.pending.clear()
+
+    def response(self, data):
+        self.new_request = True
+        if not self.closed:
+            self.transport.write(data)
+
+    def pause_writing(self):
+        if self.upstream is not None and not self.closed:
+            self.upstream.pause_reading()
+
+    def resume_writing(self):
+        if self.upstream is not None and not self.closed:
+            self.upstream.resume_reading()
+
+    def connection_lost(self, exc):
+        self.close()
+
+    def close(self):
+        """Either side closing ends the connection: no half-open connections to track. Bytes
+        already written still go out (transport.close flushes)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.proxy.open.discard(self)
+        self.transport.close()
+        if self.upstream is not None:
+            self.upstream.close()
+
+
+class LatencyProxy:
+    def __init__(self, upstream_ports, latency_s, lifetime_s):
+        self.upstream_ports = list(upstream_ports)
+        self.latency_s = latency_s
+        self.lifetime_s = lifetime_s
+        self.port = None
+        self.requests = 0
+        self.connections = 0
+        self.open = set()
+        self._loop = None
+        self._thread = None
+        self._ready = threading.Event()
+        self._error = None
+
+    def _run(self):
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            server = loop.run_until_complete(loop.create_server(
+                lambda: _ClientSide(self), "127.0.0.1", 0, backlog=PROXY_BACKLOG))
+        except Exception as e:  # reported to the caller by start()
+            self._error = e
+            self._ready.set()
+            loop.close()
+            return
+        self.port = server.sockets[0].getsockname()[1]
+        # The proxy stops by itself after its lifetime, whatever happens to the benchmark.
+        loop.call_later(self.lifetime_s, loop.stop)
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            server.close()
+            for conn in list(self.open):
+                conn.close()
+            loop.run_until_complete(asyncio.sleep(0))
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for t in pending:
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.close()
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, name="latency-proxy", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error or self.port is None:
+            raise SystemExit("the proxy did not start: %s" % self._error)
+        return self
+
+    def stop(self):
+        if self._thread and self._thread.is_alive() and self._loop:
+            try:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+            except RuntimeError:  # the loop already closed (lifetime over)
+                pass
+            self._thread.join(10)
+
+
+# ---------------------------------------------------------------------------------------------
+# moto
+# ---------------------------------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SETPRIV = shutil.which("setpriv")
+
+
+def guarded(cmd):
+    """cmd, made to get SIGTERM when its parent dies, even by SIGKILL (util-linux setpriv:
+    prctl PR_SET_PDEATHSIG, then exec), so that no server or client is left behind. Without
+    setpriv, cmd as it is (the normal exits and signals still stop everything)."""
+    return [SETPRIV, "--pdeathsig", "TERM", "--", *cmd] if SETPRIV else list(cmd)
+
+
+def start_moto(port, log_path):
+    log_file = open(log_path, "wb")
+    proc = subprocess.Popen(
+        guarded([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]),
+        stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=dict(os.environ, **ENV))
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("moto server exited (status %s); see %s" % (proc.returncode, log_path))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    stop_process(proc)
+    raise SystemExit("moto server did not accept connections in %d s" % READY_TIMEOUT)
+
+
+def stop_process(proc):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+# ---------------------------------------------------------------------------------------------
+# The log files
+# ---------------------------------------------------------------------------------------------
+
+
+def corpus_path():
+    for path in CORPUS_CANDIDATES:
+        if os.path.exists(path):
+            return path
+    raise SystemExit("corpus not found; looked at: " + ", ".join(CORPUS_CANDIDATES))
+
+
+def corpus_records():
+    """(the corpus records other than ModifySnapshotAttribute, serialized with a placeholder
+    eventID; the Stratus share record)."""
+    with gzip.open(corpus_path(), "rt") as f:
+        records = json.load(f)["Records"]
+    base, share = [], None
+    for r in records:
+        if r.get("eventName") == "ModifySnapshotAttribute":
+            if r.get("eventID") == SHARE_EVENT_ID:
+                share = r
+            continue
+        r = dict(r)
+        r["eventID"] = PLACEHOLDER
+        base.append(json.dumps(r, separators=(",", ":")))
+    if share is None:
+        raise SystemExit("the share record %s is not in the corpus" % SHARE_EVENT_ID)
+    return base, share
+
+
+def planted_share(share, account, region, when, event_id):
+    """The Stratus share, moved to the log file's account, region and time, with its own
+    eventID. Its target, 098797384747, is none of the benchmark's accounts: a finding each."""
+    text = json.dumps(share, separators=(",", ":")).replace(SHARE_OWNER, account)
+    r = json.loads(text)
+    r["eventID"] = event_id
+    r["awsRegion"] = region
+    r["eventTime"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return json.dumps(r, separators=(",", ":"))
+
+
+def generate(n_files, n_shares, seed):
+    """[(key, gzip bytes)], total uncompressed bytes, total records, planted eventIDs."""
+    rng = random.Random(seed)
+    base, share = corpus_records()
+    share_files = set(rng.sample(range(n_files), min(n_shares, n_files)))
+    objects, planted = [], []
+    raw_bytes = records = 0
+    for i in range(n_files):
+        account = rng.choice(ACCOUNTS)
+        region = rng.choice(REGIONS)
+        when = FIRST_DAY + timedelta(days=rng.randrange(DAYS), minutes=5 * rng.randrange(288))
+        suffix = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(16))
+        key = "%s%s/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_%s.json.gz" % (
+            PREFIX, ORG, account, region, when.strftime("%Y/%m/%d"), account, region,
+            when.strftime("%Y%m%dT%H%MZ"), suffix)
+        count = rng.randint(20, 100)
+        texts = [rng.choice(base).replace(PLACEHOLDER, str(uuid.UUID(int=rng.getrandbits(128), version=4)))
+                 for _ in range(count)]
+        if i in share_files:
+            event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            planted.append(event_id)
+            texts.insert(rng.randrange(count + 1), planted_share(share, account, region,
+                                                                 when - timedelta(minutes=3), event_id))
+        data = ('{"Records":[' + ",".join(texts) + "]}").encode()
+        raw_bytes += len(data)
+        records += len(texts)
+        objects.append((key, gzip.compress(data, compresslevel=6, mtime=0)))
+    return objects, raw_bytes, records, planted
+
+
+def upload(moto_url, objects):
+    import boto3  # comes with moto
+
+    s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    s3.create_bucket(Bucket=BUCKET)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda o: s3.put_object(Bucket=BUCKET, Key=o[0], Body=o[1]), objects))
+    # Listing once also registers the continuation tokens in this moto server: moto keeps them in
+    # memory (an md5 of the page's last key, so the same on every server for the same pages),
+    # and with --backends the second page of a client's listing may go to another server. Both
+    # clients ask for pages of 1000 keys, as this does.
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=BUCKET, Prefix=PREFIX, PaginationConfig={"PageSize": 1000})
+    listed = sum(page.get("KeyCount", 0) for page in pages)
+    if listed != len(objects):
+        raise SystemExit("moto lists %d objects, %d were uploaded" % (listed, len(objects)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The measurements
+# ---------------------------------------------------------------------------------------------
+
+
+def aws_cli():
+    """The AWS CLI: this Python's awscli module when it has one (the one `make bench-s3`
+    installs), else `aws` on PATH."""
+    probe = subprocess.run([sys.executable, "-m", "awscli", "--version"], capture_output=True)
+    if probe.returncode == 0:
+        return [sys.executable, "-m", "awscli"]
+    if shutil.which("aws"):
+        return ["aws"]
+    raise SystemExit("no AWS CLI: pip install awscli")
+
+
+def run(cmd, env, workdir, timeout):
+    """Runs cmd under GNU time; returns (seconds, peak RSS in KiB, stdout path, stderr text).
+    GNU time reports the RSS of the command alone, as bench.py does (a child forked from this
+    process would count this process' pages in its peak). The command runs in its own process
+    group, killed whole on a timeout or an interruption; and (guarded) it gets SIGTERM when GNU
+    time dies, which gets it when this process dies."""
+    out_path = os.path.join(workdir, "stdout")
+    time_path = os.path.join(workdir, "time")
+    with open(out_path, "wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(guarded([TIME, "-o", time_path, "-f", "%M", *guarded(cmd)]),
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE, env=env,
+                                start_new_session=True)
+        try:
+            _, stderr = proc.communicate(timeout=timeout)
+        except BaseException as e:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            if isinstance(e, subprocess.TimeoutExpired):
+                raise SystemExit("%s: no answer in %d s" % (" ".join(cmd), timeout))
+            raise
+        elapsed = time.perf_counter() - start
+    stderr = stderr.decode(errors="replace")
+    if proc.returncode != 0:
+        raise SystemExit("%s failed (status %d): %s" % (" ".join(cmd), proc.returncode, stderr[-2000:]))
+    with open(time_path) as f:
+        rss = int(f.read().strip().splitlines()[-1])
+    return elapsed, rss, out_path, stderr
+
+
+FLOOR_PARALLEL = 64
+
+
+def curl_floor(proxy_url, keys, workdir, timeout):
+    """Seconds for curl to GET every object through the proxy, FLOOR_PARALLEL at a time (curl
+    signs with --aws-sigv4, 7.75 or later); None when this curl cannot."""
+    config = os.path.join(workdir, "curl.cfg")
+    with open(config, "w") as f:
+        for key in keys:
+            f.write('url = "%s/%s/%s"\noutput = "/dev/null"\n' % (proxy_url, BUCKET, key))
+    cmd = ["curl", "--silent", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "testing:testing",
+           "--parallel", "--parallel-immediate", "--parallel-max", str(FLOOR_PARALLEL),
+           "--config", config, "--write-out", "%{http_code}\n"]
+    if not shutil.which("curl"):
+        log("--floor: no curl")
+        return None
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(guarded(cmd), capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log("--floor: curl took more than %d s" % timeout)
+        return None
+    elapsed = time.perf_counter() - start
+    codes = proc.stdout.split()
+    if proc.returncode != 0 or codes.count("200") != len(keys):
+        log("--floor: curl could not GET every object (status %d, %d of %d answered 200)"
+            % (proc.returncode, codes.count("200"), len(keys)))
+        return None
+    return elapsed
+
+
+def finding_ids(out_path):
+    ids = []
+    with open(out_path) as f:
+        for line in f:
+            if line.strip():
+                ids.append(json.loads(line)["finding_id"])
+    return ids
+
+
+def count_files(path):
+    return sum(len(files) for _, _, files in os.walk(path))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--files", type=int, default=2000, help="log files in the bucket (default 2000)")
+    ap.add_argument("--latency-ms", type=float, default=30.0, help="delay added to each request (default 30)")
+    ap.add_argument("--shares", type=int, default=20, help="log files holding a planted share (default 20)")
+    ap.add_argument("--bin", default=BINARY, help="the snapshot-share-detector binary (default %(default)s)")
+    ap.add_argument("--concurrency", type=int,
+                    help="pass --concurrency N to `scan s3://` (when the binary has the option; "
+                         "default: the binary's own default)")
+    ap.add_argument("--backends", type=int, default=1,
+                    help="moto servers behind the proxy, round-robin, each with all the objects (default 1)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also time curl --parallel GETs of the objects through the proxy")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each command; the best is reported")
+    ap.add_argument("--seed", type=int, default=12)
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds allowed to each command")
+    ap.add_argument("--min-ratio", type=float,
+                    help="fail when `aws s3 cp` time / `scan s3://` time is below this (issue 12: 3)")
+    ap.add_argument("--keep", action="store_true", help="keep the downloaded files and the logs")
+    args = ap.parse_args()
+    if args.files < 1 or args.repeat < 1 or args.backends < 1 or args.shares < 0:
+        raise SystemExit("--files, --repeat and --backends must be positive, --shares not negative")
+    binary = os.path.abspath(args.bin)
+    if not os.access(binary, os.X_OK):
+        raise SystemExit("no binary at %s: cargo build --release (or --bin PATH)" % binary)
+    if not os.path.exists(TIME):
+        raise SystemExit("GNU time is needed for peak RSS: apt-get install time")
+
+    # SIGTERM (a CI timeout, make being interrupted) runs the clean-up below, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    workdir = tempfile.mkdtemp(prefix="s3-bench-")
+    motos, proxy = [], None
+    try:
+        moto_ports = []
+        for i in range(args.backends):
+            moto_ports.append(free_port())
+            motos.append(start_moto(moto_ports[-1], os.path.join(workdir, "moto-%d.log" % i)))
+        proxy = LatencyProxy(moto_ports, args.latency_ms / 1000.0,
+                             lifetime_s=args.timeout * (3 * args.repeat + 1)).start()
+        proxy_url = "http://127.0.0.1:%d" % proxy.port
+
+        t0 = time.perf_counter()
+        objects, raw_bytes, records, planted = generate(args.files, args.shares, args.seed)
+        total_bytes = sum(len(body) for _, body in objects)
+        log("generated %d files (%d records, %.1f MB gzip, %.1f MB JSON) in %.1f s"
+            % (len(objects), records, total_bytes / 1e6, raw_bytes / 1e6, time.perf_counter() - t0))
+        for port in moto_ports:
+            t0 = time.perf_counter()
+            upload("http://127.0.0.1:%d" % port, objects)
+            log("uploaded to moto on port %d (directly) in %.1f s" % (port, time.perf_counter() - t0))
+        keys = [key for key, _ in objects]
+        del objects
+
+        # No configuration file of this machine's user gets in: the CLI and SDK defaults apply.
+        env = dict(os.environ, **ENV)
+        env["AWS_CONFIG_FILE"] = os.path.join(workdir, "no-config")
+        env["AWS_SHARED_CREDENTIALS_FILE"] = os.path.join(workdir, "no-credentials")
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+            env.pop(name, None)
+        scan_env = dict(env, AWS_ENDPOINT_URL=proxy_url, RUST_LOG="warn")
+
+        cli = aws_cli()
+        cli_version = subprocess.run([*cli, "--version"], capture_output=True, text=True, env=env)
+        cli_version = (cli_version.stdout or cli_version.stderr).strip()
+        help_text = subprocess.run([binary, "scan", "--help"], capture_output=True, text=True).stdout
+        has_concurrency = "--concurrency" in help_text
+        scan_opts = []
+        if args.concurrency is not None:
+            if has_concurrency:
+                scan_opts = ["--concurrency", str(args.concurrency)]
+            else:
+                log("this binary has no `scan --concurrency`; running it without")
+        concurrency_note = (" ".join(scan_opts) if scan_opts
+                            else "the binary's default" + ("" if has_concurrency else " (no --concurrency option: sequential)"))
+
+        source = "s3://%s/%s" % (BUCKET, PREFIX)
+        download = os.path.join(workdir, "download")
+        cp_cmd = [*cli, "s3", "cp", "--recursive", "--only-show-errors", source, download,
+                  "--endpoint-url", proxy_url]
+        results = {"cp": [], "scan_dir": [], "scan_s3": []}
+        requests = {}
+        ok = True
+        for attempt in range(args.repeat):
+            shutil.rmtree(download, ignore_errors=True)
+            before = proxy.requests
+            results["cp"].append(run(cp_cmd, env, workdir, args.timeout)[:2])
+            requests["cp"] = proxy.requests - before
+            got = count_files(download)
+            if got != args.files:
+                raise SystemExit("aws s3 cp downloaded %d files, expected %d" % (got, args.files))
+
+            t, rss, out, _ = run([binary, "scan", "--quiet", download], env, workdir, args.timeout)
+            dir_ids = finding_ids(out)
+            results["scan_dir"].append((t, rss))
+
+            before = proxy.requests
+            t, rss, out, err = run([binary, "scan", *scan_opts, source], scan_env, workdir, args.timeout)
+            requests["scan_s3"] = proxy.requests - before
+            s3_ids = finding_ids(out)
+            summary = re.search(r"scanned (\d+) inputs", err)
+            if not summary or int(summary.group(1)) != args.files:
+                raise SystemExit("scan s3:// did not read the %d objects: %s" % (args.files, err.strip()[-500:]))
+            results["scan_s3"].append((t, rss))
+            log("run %d: cp %.2f s, scan DIR %.2f s, scan s3:// %.2f s; scan's summary: %s"
+                % (attempt + 1, results["cp"][-1][0], results["scan_dir"][-1][0], t,
+                   err.strip().splitlines()[-1] if err.strip() else "-"))
+
+            if sorted(s3_ids) != sorted(dir_ids):
+                ok = False
+                log("MISMATCH: scan s3:// found %d findings, scan DIR %d; only in s3://: %s; only in DIR: %s"
+                    % (len(s3_ids), len(dir_ids), sorted(set(s3_ids) - set(dir_ids))[:5],
+                       sorted(set(dir_ids) - set(s3_ids))[:5]))
+            if len(set(s3_ids)) != len(planted) or len(s3_ids) != len(planted):
+                ok = False
+                log("MISMATCH: %d findings (%d distinct), %d shares planted"
+                    % (len(s3_ids), len(set(s3_ids)), len(planted)))
+
+        floor = curl_floor(proxy_url, keys, workdir, args.timeout) if args.floor else None
+
+        t_cp, rss_cp = min(results["cp"])
+        t_dir = min(results["scan_dir"])[0]
+        t_s3 = min(results["scan_s3"])[0]
+        rss_s3 = max(r[1] for r in results["scan_s3"])
+        ratio = t_cp / t_s3
+
+        print("# %s, %s, %d cores, %s" % (time.strftime("%Y-%m-%d"), platform.machine(), os.cpu_count(),
+                                           platform.platform()))
+        print("# %d moto server(s) behind a loopback proxy adding %g ms per request; %s (default 10 "
+              "concurrent requests); scan = %s, %s; best of %d; requests through the proxy: cp %d, "
+              "scan s3:// %d" % (args.backends, args.latency_ms, cli_version.split(" ")[0], binary,
+                                 concurrency_note, args.repeat, requests["cp"], requests["scan_s3"]))
+        header = ("| files | total bytes (gzip / JSON) | records | latency | `aws s3 cp` | cp + `scan DIR` "
+                  "| `scan s3://` | cp / scan s3:// | findings | scan s3:// peak RSS | aws s3 cp peak RSS |")
+        print(header)
+        print("|" + "---|" * (header.count("|") - 1))
+        print("| %d | %.1f MB / %.1f MB | %d | %g ms | %.2f s | %.2f s | %.2f s | %.2fx | %d (%s) | %.1f MiB | %.1f MiB |"
+              % (args.files, total_bytes / 1e6, raw_bytes / 1e6, records, args.latency_ms, t_cp, t_cp + t_dir,
+                 t_s3, ratio, len(s3_ids), "same as scan DIR, = planted" if ok else "MISMATCH",
+                 rss_s3 / 1024, rss_cp / 1024))
+        if floor is not None:
+            print("# floor: curl --parallel-max %d, GetObject of the %d objects through the proxy: %.2f s "
+                  "(cp / floor %.2fx)" % (FLOOR_PARALLEL, args.files, floor, t_cp / floor))
+        target = 3.0
+        print("# issue 12 target: scan s3:// at least %gx faster than aws s3 cp: %s (%.2fx)"
+              % (target, "met" if ratio >= target else "not met", ratio))
+        sys.stdout.flush()
+        if not ok:
+            return 1
+        if args.min_ratio is not None and ratio < args.min_ratio:
+            log("ratio %.2f below --min-ratio %g" % (ratio, args.min_ratio))
+            return 1
+        return 0
+    finally:
+        if proxy:
+            proxy.stop()
+        for moto in motos:
+            stop_process(moto)
+        if args.keep:
+            log("kept %s (download/, moto-N.log)" % workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
