@@ -106,6 +106,13 @@ fn no_wildcard_action_or_resource_where_a_narrower_one_exists() {
     }
 }
 
+/// The (bucket, key prefix) parameters under which a policy may grant "every object".
+const PREFIX_PARAMETERS: &[(&str, &str)] = &[
+    ("TrailBucketName", "TrailKeyPrefix"),
+    ("BatchOperationsBucketName", "BatchOperationsManifestPrefix"),
+    ("BatchOperationsBucketName", "BatchOperationsReportPrefix"),
+];
+
 /// Every `*` in an action, resource or principal of these statements, but for the few that
 /// are the narrowest AWS allows, each named below.
 fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
@@ -149,9 +156,15 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
                 .split_once(":log-group:")
                 .and_then(|(_, rest)| rest.strip_suffix(":*"))
                 .is_some_and(|group| !group.is_empty() && !group.contains('*'));
-            // A trailing "*" after the trail's key prefix is the narrowest S3 allows for
-            // "the log files under this prefix".
-            let object_prefix = resource.contains("${TrailBucketName}/${TrailKeyPrefix}*");
+            // A trailing "*" after a key prefix that a parameter names (and that cannot hold a
+            // "*" itself) is the narrowest S3 allows for "the objects under this prefix": the
+            // trail's log files, the back-fill manifests and completion reports.
+            let object_prefix = PREFIX_PARAMETERS.iter().any(|(bucket, prefix)| {
+                resource.ends_with(&format!("${{{bucket}}}/${{{prefix}}}*"))
+                    && t["Parameters"][prefix]["AllowedPattern"]
+                        .as_str()
+                        .is_some_and(|p| p.starts_with("^[^*]"))
+            });
             let wildcard = resource.contains('*') || group_arn;
             let narrowest = group_arn || group_streams || object_prefix;
             if wildcard && !narrowest {
@@ -1389,4 +1402,129 @@ fn the_readme_keeps_what_it_overwrites() {
         }
     }
     assert!(writes >= 5, "found only {writes} writes");
+}
+
+#[test]
+fn a_batch_operations_job_may_read_manifests_write_reports_and_invoke_the_detector_only() {
+    let t = template();
+    let trail = [
+        ("TrailBucketName", "org-trail"),
+        ("TrailKeyPrefix", "AWSLogs/o-abcdef1234/"),
+    ];
+    let without = Stack::new(&t, &trail);
+    assert!(!without.has("BatchOperationsRole"));
+    assert!(!without.condition(
+        t["Outputs"]["BatchOperationsRoleArn"]["Condition"]
+            .as_str()
+            .unwrap()
+    ));
+
+    let mut params = trail.to_vec();
+    params.push(("BatchOperationsBucketName", "detector-batch"));
+    let stack = Stack::new(&t, &params);
+    assert!(stack.refusals().is_empty(), "{:#?}", stack.refusals());
+
+    // Assumed by S3 Batch Operations, for jobs of this account only.
+    let role = stack.properties("BatchOperationsRole");
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"],
+        json!([{
+            "Effect": "Allow",
+            "Principal": {"Service": "batchoperations.s3.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+        }])
+    );
+    assert!(role["ManagedPolicyArns"].is_null() && role["PermissionsBoundary"].is_null());
+
+    // Exactly these statements: the detector function (the unqualified ARN, no version or
+    // alias), the manifests under their prefix, the reports under theirs.
+    assert_eq!(
+        json!(stack.role_statements("BatchOperationsRole")),
+        json!([
+            {
+                "Sid": "InvokeDetector",
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": "<DetectorFunction.Arn>",
+            },
+            {
+                "Sid": "ReadManifests",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": "arn:aws:s3:::detector-batch/batch/manifests/*",
+            },
+            {
+                "Sid": "WriteCompletionReports",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::detector-batch/batch/reports/*",
+            },
+        ])
+    );
+    assert_eq!(
+        stack
+            .eval(&t["Outputs"]["BatchOperationsRoleArn"]["Value"])
+            .unwrap(),
+        "<BatchOperationsRole.Arn>"
+    );
+
+    // The prefixes are parameters.
+    let mut custom = params.clone();
+    custom.push(("BatchOperationsManifestPrefix", "detector/in/"));
+    custom.push(("BatchOperationsReportPrefix", "detector/out/"));
+    let custom = Stack::new(&t, &custom);
+    let statements = custom.role_statements("BatchOperationsRole");
+    assert_eq!(
+        statements[1]["Resource"],
+        "arn:aws:s3:::detector-batch/detector/in/*"
+    );
+    assert_eq!(
+        statements[2]["Resource"],
+        "arn:aws:s3:::detector-batch/detector/out/*"
+    );
+
+    // The function reads each log file a job names with its own role, which the job does not
+    // change: the trail's read statement already covers the prefix the manifest is made from.
+    assert_eq!(
+        stack.role_statements("DetectorRole"),
+        without.role_statements("DetectorRole")
+    );
+    let reads = with_action(&without.role_statements("DetectorRole"), "s3:GetObject")
+        .into_iter()
+        .map(|s| s["Resource"].clone())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        reads,
+        [json!("arn:aws:s3:::org-trail/AWSLogs/o-abcdef1234/*")]
+    );
+
+    assert_refusals(
+        &t,
+        &[
+            (
+                &[("BatchOperationsBucketName", "detector-batch")],
+                true,
+                "without a trail bucket the function may read no log file",
+            ),
+            (
+                &[
+                    ("TrailBucketName", "org-trail"),
+                    ("BatchOperationsBucketName", "detector-batch"),
+                    ("BatchOperationsManifestPrefix", "batch/"),
+                    ("BatchOperationsReportPrefix", "batch/"),
+                ],
+                true,
+                "the role could overwrite the manifests it reads",
+            ),
+            (
+                &[
+                    ("TrailBucketName", "org-trail"),
+                    ("BatchOperationsBucketName", "detector-batch"),
+                ],
+                false,
+                "a back-fill of the trail bucket with the default prefixes",
+            ),
+        ],
+    );
 }
