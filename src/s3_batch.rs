@@ -24,8 +24,11 @@ pub fn is_invocation(payload: &Value) -> bool {
     payload.get("invocationSchemaVersion").is_some() && payload.get("tasks").is_some()
 }
 
-/// The job and its tasks: `(taskId, the object, or why the task names none)`.
-pub fn tasks(payload: &Value) -> (Job, Vec<(String, Result<ObjectRef, String>)>) {
+/// One task: its id, and the object it names (or why it names none).
+pub type Task = (String, Result<ObjectRef, String>);
+
+/// The job and its tasks.
+pub fn tasks(payload: &Value) -> (Job, Vec<Task>) {
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
     let job = Job {
         schema_version: text(payload, "invocationSchemaVersion").unwrap_or_default(),

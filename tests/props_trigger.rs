@@ -125,6 +125,12 @@ fn check_invocation(payload: &Value, inv: &Invocation) -> Result<(), TestCaseErr
         let records = payload["Records"].as_array().unwrap();
         prop_assert_eq!(inv.units.len(), records.len());
         prop_assert!(inv.units.iter().all(|u| u.message_id.is_some()));
+    } else if inv.trigger == Trigger::S3Batch {
+        // One unit per task, each answered by its task id.
+        let tasks = payload["tasks"].as_array().map_or(0, Vec::len);
+        prop_assert_eq!(inv.units.len(), tasks);
+        prop_assert!(inv.units.iter().all(|u| u.message_id.is_some()));
+        prop_assert!(inv.job.is_some());
     } else {
         prop_assert_eq!(inv.units.len(), 1);
         prop_assert!(inv.units[0].message_id.is_none());

@@ -76,7 +76,9 @@ impl fmt::Display for Day {
 fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
         4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         _ => 31,
     }
@@ -245,13 +247,12 @@ fn next_level(level: &Level, name: &str, filters: &Filters) -> Option<Level> {
         Level::Dates(parts) if parts.len() < 3 && digits(if parts.is_empty() { 4 } else { 2 }) => {
             let mut parts = parts.clone();
             parts.push(name.parse().ok()?);
-            filters.dates(&parts).then(|| {
-                if parts.len() == 3 {
-                    Level::Leaf
-                } else {
-                    Level::Dates(parts)
-                }
-            })
+            let next = if parts.len() == 3 {
+                Level::Leaf
+            } else {
+                Level::Dates(parts.clone())
+            };
+            filters.dates(&parts).then_some(next)
         }
         Level::Dates(_) => None,
         Level::Leaf => Some(Level::Leaf),
