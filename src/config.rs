@@ -3,6 +3,7 @@
 use crate::aws::ClientSettings;
 use crate::reader::Limits;
 use crate::rule::TrustedAccounts;
+use crate::sink::sns::NotificationFormat;
 
 /// The rule's and the reader's settings, shared by every task.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +26,9 @@ pub struct Config {
     pub clients: ClientSettings,
     /// `METRICS_NAMESPACE`: the CloudWatch namespace of the function's metrics.
     pub metrics_namespace: String,
+    /// `NOTIFICATION_FORMAT`: `json` (default) or `chatbot`, how SNS messages are written for
+    /// HTTP(S) subscribers (e-mail always gets text, queues and functions always JSON).
+    pub notification_format: NotificationFormat,
 }
 
 /// A variable with a value we cannot use.
@@ -97,8 +101,16 @@ impl Config {
             .and_then(|arn| arn.split(':').nth(3))
             .filter(|r| !r.is_empty())
             .map(str::to_owned);
+        let notification_format = match value("NOTIFICATION_FORMAT") {
+            Some(v) => NotificationFormat::parse(&v).ok_or(ConfigError {
+                name: "NOTIFICATION_FORMAT",
+                problem: format!("{v:?} is not json or chatbot"),
+            })?,
+            None => NotificationFormat::default(),
+        };
         Ok(Config {
             topic_arn,
+            notification_format,
             settings: Settings {
                 trusted: TrustedAccounts::parse(&value("TRUSTED_ACCOUNT_IDS").unwrap_or_default()),
                 limits,
@@ -173,6 +185,9 @@ mod tests {
         assert_eq!(c.concurrency, 4);
         assert!(!c.clients.s3_force_path_style);
         assert_eq!(c.clients.sns_region, None);
+        assert_eq!(c.notification_format, NotificationFormat::Json);
+        let chat = config(&[("NOTIFICATION_FORMAT", " Chatbot ")]).unwrap();
+        assert_eq!(chat.notification_format, NotificationFormat::Chatbot);
     }
 
     #[test]
@@ -215,6 +230,7 @@ mod tests {
             ("MAX_RECORD_BYTES", "12XB"),
             ("MAX_CONCURRENT_OBJECTS", "0"),
             ("S3_FORCE_PATH_STYLE", "maybe"),
+            ("NOTIFICATION_FORMAT", "slack"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

@@ -170,7 +170,10 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         tracing::warn!("TRUSTED_ACCOUNT_IDS entry {odd:?} is not a 12-digit account id");
     }
     let (s3, sns) = crate::aws::clients(&config.clients).await;
-    let topic = config.topic_arn.clone().map(|arn| SnsSink::new(sns, arn));
+    let topic = config
+        .topic_arn
+        .clone()
+        .map(|arn| SnsSink::new(sns, arn).with_format(config.notification_format));
     if topic.is_none() {
         tracing::warn!("FINDINGS_TOPIC_ARN is not set: findings go to stdout (the function's log)");
     }

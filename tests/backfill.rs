@@ -203,12 +203,12 @@ async fn batch_tasks_get_the_result_code_their_outcome_deserves() {
         );
         assert_eq!(
             answer.results[0].result_string,
-            "892 records, 5 findings, 5 published"
+            "892 records, 6 findings, 6 published"
         );
         assert!(answer.results[1].result_string.contains("NoSuchKey"));
         assert!(answer.results[3].result_string.contains("not CloudTrail"));
         // Findings are published before Succeeded is said.
-        assert_eq!(handler.pipeline().sink().take().len(), 5);
+        assert_eq!(handler.pipeline().sink().take().len(), 6);
         assert_eq!(summary.failed_units, 3);
     }
 }

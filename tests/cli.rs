@@ -50,22 +50,31 @@ fn summary(err: &str) -> String {
 }
 
 #[test]
-fn the_sample_events_give_four_findings() {
+fn the_sample_events_give_six_findings() {
     let out = scan(&["events/"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let f = findings(&out);
     let targets: Vec<&str> = f.iter().map(|f| f["userId"].as_str().unwrap()).collect();
     // Sorted file order: the log group payload's two shares, then foreign-account and public
-    // (the control message, failed, removed and self give nothing).
+    // (the control message, failed, removed and self give nothing), then the two uses.
     assert_eq!(
         targets,
-        ["012345678912", "111122223333", "098797384747", "all"]
+        [
+            "012345678912",
+            "111122223333",
+            "098797384747",
+            "all",
+            "999999999999",
+            "210987654321"
+        ]
     );
     assert_eq!(f[3]["public"], true);
+    assert_eq!(f[4]["event"]["action"], "SharedSnapshotCopyInitiated");
+    assert_eq!(f[5]["event"]["action"], "SharedSnapshotVolumeCreated");
     let err = stderr(&out);
     assert_eq!(
         summary(&err),
-        "scanned 14 inputs: 14 records, 4 findings, 0 errors",
+        "scanned 16 inputs: 16 records, 6 findings, 0 errors",
         "{err}"
     );
 }
@@ -79,13 +88,15 @@ fn the_corpus_gives_the_expected_findings() {
         .map(|f| f["userId"].as_str().unwrap().to_owned())
         .collect();
     targets.sort();
-    // Each of the 5 shares appears twice: in its own file and in the assembled corpus file.
+    // Each of the 5 shares and the one use (the Stratus doc example, by 999999999999) appears
+    // twice: in its own file and in the assembled corpus file.
     let mut want: Vec<String> = [
         "012345678912",
         "098797384747",
         "111122223333",
         "54321",
         "all",
+        "999999999999",
     ]
     .iter()
     .flat_map(|t| [t.to_string(), t.to_string()])
@@ -141,7 +152,7 @@ fn a_missing_path_exits_2() {
 fn stdin_gzip_and_dash() {
     let plain = std::fs::read("events/eventbridge-share-public.json").unwrap();
     let gz = std::fs::read("tests/fixtures/corpus/all-corpus-records.Records.json.gz").unwrap();
-    for (args, input, expected) in [(vec![], plain, 1), (vec!["-"], gz, 5)] {
+    for (args, input, expected) in [(vec![], plain, 1), (vec!["-"], gz, 6)] {
         let mut child = bin()
             .arg("scan")
             .args(&args)
@@ -167,7 +178,24 @@ fn trusted_accounts_apply_to_scan() {
     assert_eq!(out.status.code(), Some(0));
     let f = findings(&out);
     let targets: Vec<&str> = f.iter().map(|f| f["userId"].as_str().unwrap()).collect();
-    assert_eq!(targets, ["012345678912", "111122223333", "all"]);
+    assert_eq!(
+        targets,
+        [
+            "012345678912",
+            "111122223333",
+            "all",
+            "999999999999",
+            "210987654321"
+        ]
+    );
+    // Trusting the account that used a snapshot silences that use too.
+    let out = bin()
+        .args(["scan", "events/eventbridge-used-copy.json"])
+        .env("TRUSTED_ACCOUNT_IDS", "999999999999")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(findings(&out).is_empty());
 }
 
 #[test]
@@ -210,13 +238,13 @@ async fn aws_publish_sends_the_findings_to_sns_too() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         summary(&stderr(&out)),
-        "scanned 14 inputs: 14 records, 4 findings, 4 published, 0 errors",
+        "scanned 16 inputs: 16 records, 6 findings, 6 published, 0 errors",
         "{}",
         stderr(&out)
     );
     let printed = findings(&out);
-    let got = support::moto::receive(&c, &t, 4).await;
-    assert_eq!(got.len(), 4);
+    let got = support::moto::receive(&c, &t, 6).await;
+    assert_eq!(got.len(), 6);
     let mut sent: Vec<&str> = printed
         .iter()
         .map(|f| f["finding_id"].as_str().unwrap())

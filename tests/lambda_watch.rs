@@ -17,25 +17,27 @@ use serde_json::{json, Value};
 /// The bucket and key the S3 samples in `events/` name.
 const BUCKET: &str = "snapshot-share-detector-demo";
 const KEY: &str = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/08/01/123456789012_CloudTrail_us-east-1_20240801T1230Z_demo.json.gz";
-/// The log file uploaded there: the whole corpus, 892 records, 5 shares.
+/// The log file uploaded there: the whole corpus, 892 records, 5 shares and 1 use.
 const LOG: &str = "tests/fixtures/corpus/all-corpus-records.Records.json.gz";
 
 /// What each sample gives: (file, findings published, whether it is an SQS batch).
 const EXPECTED: &[(&str, usize, bool)] = &[
     ("cloudwatch-logs-control.json", 0, false),
     ("cloudwatch-logs-org-trail.json", 2, false),
-    ("eventbridge-s3-object-created.json", 5, false),
+    ("eventbridge-s3-object-created.json", 6, false),
     ("eventbridge-share-failed.json", 0, false),
     ("eventbridge-share-foreign-account.json", 1, false),
     ("eventbridge-share-public.json", 1, false),
     ("eventbridge-share-removed.json", 0, false),
     ("eventbridge-share-self.json", 0, false),
-    ("s3-batch-operations-1.0.json", 5, false),
-    ("s3-batch-operations-2.0.json", 5, false),
-    ("s3-notification.json", 5, false),
-    ("sns-s3-notification.json", 5, false),
-    ("sqs-s3-notification.json", 5, true),
-    ("sqs-sns-s3-notification.json", 5, true),
+    ("eventbridge-used-copy.json", 1, false),
+    ("eventbridge-used-volume.json", 1, false),
+    ("s3-batch-operations-1.0.json", 6, false),
+    ("s3-batch-operations-2.0.json", 6, false),
+    ("s3-notification.json", 6, false),
+    ("sns-s3-notification.json", 6, false),
+    ("sqs-s3-notification.json", 6, true),
+    ("sqs-sns-s3-notification.json", 6, true),
 ];
 
 /// `cargo lambda watch`, killed (with the function it runs) when dropped.
@@ -180,7 +182,7 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
             assert_eq!(
                 response["results"],
                 json!([{"taskId": "dGFza2lkZ29lc2hlcmUK", "resultCode": "Succeeded",
-                        "resultString": "892 records, 5 findings, 5 published"}]),
+                        "resultString": "892 records, 6 findings, 6 published"}]),
                 "{file}: {response}"
             );
         } else {
@@ -194,7 +196,7 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
         }
         let got = support::moto::receive(&c, &topic, *published).await;
         assert_eq!(got.len(), *published, "{file}: SNS messages");
-        if *published == 5 {
+        if *published == 6 {
             // The same log file through every path gives the same finding ids.
             let mut ids: Vec<String> = got.iter().map(|m| m.finding.finding_id.clone()).collect();
             ids.sort();

@@ -134,7 +134,8 @@ fn the_whole_corpus_in_one_file() {
     assert_eq!(report.bytes, 1_106_329);
     let mut got = targets(&findings);
     got.sort();
-    // stratus, cloudtrail2sightings, Panther public + foreign, Panther backup (54321).
+    // stratus, cloudtrail2sightings, Panther public + foreign, Panther backup (54321), and the
+    // one use: the Stratus SharedSnapshotCopyInitiated example (999999999999).
     assert_eq!(
         got,
         [
@@ -142,6 +143,7 @@ fn the_whole_corpus_in_one_file() {
             "098797384747",
             "111122223333",
             "54321",
+            "999999999999",
             "all"
         ]
     );

@@ -231,14 +231,20 @@ fn the_function_may_only_publish_read_trail_objects_and_write_its_logs() {
 fn the_eventbridge_rule_matches_exactly_the_snapshot_attribute_calls() {
     let t = template();
     let rule = &t["Resources"]["SnapshotAttributeRule"]["Properties"];
+    // The share is an API call; a use of a shared snapshot by another account is a service
+    // event, which EventBridge delivers with detail-type "AWS Service Event via CloudTrail".
     assert_eq!(
         rule["EventPattern"],
         json!({
             "source": ["aws.ec2"],
-            "detail-type": ["AWS API Call via CloudTrail"],
+            "detail-type": ["AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"],
             "detail": {
                 "eventSource": ["ec2.amazonaws.com"],
-                "eventName": ["ModifySnapshotAttribute"],
+                "eventName": [
+                    "ModifySnapshotAttribute",
+                    "SharedSnapshotCopyInitiated",
+                    "SharedSnapshotVolumeCreated",
+                ],
             },
         })
     );
@@ -247,28 +253,48 @@ fn the_eventbridge_rule_matches_exactly_the_snapshot_attribute_calls() {
     assert!(target["RetryPolicy"]["MaximumRetryAttempts"].is_number());
     assert!(target["DeadLetterConfig"]["Arn"].is_object());
 
-    // Each sample EventBridge event of a share matches the pattern's fields.
+    // Each sample EventBridge event of a share or a use matches the pattern, field by field.
+    let pattern = &rule["EventPattern"];
+    let matches = |values: &Value, value: &Value| values.as_array().unwrap().contains(value);
+    let mut seen = 0;
     for entry in std::fs::read_dir("events").unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if !name.starts_with("eventbridge-share") {
+        if !name.starts_with("eventbridge-share") && !name.starts_with("eventbridge-used") {
             continue;
         }
+        seen += 1;
         let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(event["source"], "aws.ec2", "{name}");
-        assert_eq!(
-            event["detail-type"], "AWS API Call via CloudTrail",
+        assert!(matches(&pattern["source"], &event["source"]), "{name}");
+        assert!(
+            matches(&pattern["detail-type"], &event["detail-type"]),
             "{name}"
         );
-        assert_eq!(
-            event["detail"]["eventSource"], "ec2.amazonaws.com",
-            "{name}"
-        );
-        assert_eq!(
-            event["detail"]["eventName"], "ModifySnapshotAttribute",
-            "{name}"
-        );
+        for key in ["eventSource", "eventName"] {
+            assert!(
+                matches(&pattern["detail"][key], &event["detail"][key]),
+                "{name}: {key}"
+            );
+        }
+        // The detail-type goes with the record's eventType, as CloudTrail sends it.
+        let expected = match event["detail"]["eventType"].as_str() {
+            Some("AwsServiceEvent") => "AWS Service Event via CloudTrail",
+            _ => "AWS API Call via CloudTrail",
+        };
+        assert_eq!(event["detail-type"], expected, "{name}");
     }
+    assert_eq!(seen, 7, "five share samples and two use samples");
+}
+
+#[test]
+fn the_notification_format_reaches_the_function() {
+    let t = template();
+    let p = &t["Parameters"]["NotificationFormat"];
+    assert_eq!(p["Default"], "json");
+    assert_eq!(p["AllowedValues"], json!(["json", "chatbot"]));
+    let stack = Stack::new(&t, &[("NotificationFormat", "chatbot")]);
+    let env = &stack.properties("DetectorFunction")["Environment"]["Variables"];
+    assert_eq!(env["NOTIFICATION_FORMAT"], "chatbot");
 }
 
 #[test]

@@ -123,7 +123,9 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
         (None, None)
     };
     let topic = match (args.publish, sns, config.topic_arn.clone()) {
-        (true, Some(sns), Some(arn)) => Some(SnsSink::new(sns, arn)),
+        (true, Some(sns), Some(arn)) => {
+            Some(SnsSink::new(sns, arn).with_format(config.notification_format))
+        }
         _ => None,
     };
     let started = Instant::now();

@@ -1,9 +1,12 @@
-//! The detection rule: a pure function from one CloudTrail record to its findings ([`detect`]),
-//! and its fast path over raw bytes ([`Prefilter`]).
+//! The detection rules: a pure function from one CloudTrail record to its findings ([`detect`]),
+//! and its fast path over raw bytes ([`Prefilter`]). Two rules, one entry point:
+//! - the share (below): a snapshot was shared with another account or made public;
+//! - the use ([`used`]): another account copied a shared snapshot or created a volume from it,
+//!   which EC2 records as a service event in the owner's account.
 //!
-//! It follows Elastic's "AWS EC2 EBS Snapshot Shared with Another Account" (a successful
-//! `ec2.amazonaws.com` `ModifySnapshotAttribute` call that adds create-volume permission for
-//! an account other than the owner's) and goes further where that rule is blind:
+//! The share rule follows Elastic's "AWS EC2 EBS Snapshot Shared with Another Account" (a
+//! successful `ec2.amazonaws.com` `ModifySnapshotAttribute` call that adds create-volume
+//! permission for an account other than the owner's) and goes further where that rule is blind:
 //! - it reads `requestParameters` as JSON (also when an exporter turned it into a string), not
 //!   with a pattern over its text, so key order and formatting do not matter;
 //! - it reports every target of a call, not only the first, and public shares (`group: all`);
@@ -22,7 +25,9 @@ use crate::finding::Finding;
 pub use crate::finding::{Share, Target};
 
 mod prefilter;
+pub mod used;
 pub use prefilter::Prefilter;
+pub use used::{Use, UseKind};
 
 pub const EVENT_SOURCE: &str = "ec2.amazonaws.com";
 pub const EVENT_NAME: &str = "ModifySnapshotAttribute";
@@ -69,24 +74,28 @@ impl TrustedAccounts {
     }
 }
 
-/// The detection: the findings of one record, one per foreign target. `envelope_account` is
-/// the `account` of the EventBridge event that carried it, if any; `origin` names the log file
-/// it was read from (`log.file.path`). Every path (EventBridge, log files, `scan`, the tests and
-/// benches) goes through here.
+/// The detection: the findings of one record, one per foreign target of a share, or one for a
+/// use of a shared snapshot. `envelope_account` is the `account` of the EventBridge event that
+/// carried it, if any; `origin` names the log file it was read from (`log.file.path`). Every
+/// path (EventBridge, log files, `scan`, the tests and benches) goes through here.
 pub fn detect(
     record: &Record<'_>,
     envelope_account: Option<&str>,
     trusted: &TrustedAccounts,
     origin: Option<&str>,
 ) -> Vec<Finding> {
-    let Some(share) = evaluate(record, envelope_account, trusted) else {
-        return Vec::new();
-    };
-    share
-        .targets
-        .iter()
-        .map(|target| Finding::new(record, &share, target, origin))
-        .collect()
+    if let Some(share) = evaluate(record, envelope_account, trusted) {
+        return share
+            .targets
+            .iter()
+            .map(|target| Finding::new(record, &share, target, origin))
+            .collect();
+    }
+    // The two rules match different event names: a record is at most one of them.
+    match used::evaluate(record, envelope_account, trusted) {
+        Some(found) => vec![Finding::used(record, &found, origin)],
+        None => Vec::new(),
+    }
 }
 
 /// Evaluates one record. `envelope_account` is the `account` of the EventBridge event that

@@ -1,26 +1,34 @@
 //! The rule's fast path: which raw record bytes are worth parsing at all.
 //!
-//! Almost every record of a log file is not a `ModifySnapshotAttribute` call. Parsing each one
-//! into a tree to find that out is most of what a naive reader spends its time on. A record
-//! whose bytes do not contain the event name cannot match, unless a JSON `\u` escape spells one
-//! of its letters: CloudTrail never writes one there, but a log file is input, and the fast
-//! path must decide exactly as a full parse would (tests/equivalence.rs checks both agree).
+//! Almost every record of a log file is neither a `ModifySnapshotAttribute` call nor a
+//! `SharedSnapshot…` service event. Parsing each one into a tree to find that out is most of
+//! what a naive reader spends its time on. A record whose bytes contain neither
+//! `ModifySnapshotAttribute` nor `SharedSnapshot` (the part both service event names share)
+//! cannot match, unless a JSON `\u` escape spells one of the letters of an event name: CloudTrail
+//! never writes one there, but a log file is input, and the fast path must decide exactly as a
+//! full parse would (tests/equivalence.rs and tests/used.rs check both agree).
 
 use memchr::memmem;
 
+use super::used::{COMMON_PREFIX, COPY_EVENT, VOLUME_EVENT};
 use super::EVENT_NAME;
+
+/// Every event name a rule matches: an escape of any of their letters could spell one.
+const NAMES: [&str; 3] = [EVENT_NAME, COPY_EVENT, VOLUME_EVENT];
 
 /// Decides, from a record's raw JSON bytes, whether the rule could match it.
 #[derive(Debug, Clone)]
 pub struct Prefilter {
-    needle: memmem::Finder<'static>,
+    share: memmem::Finder<'static>,
+    used: memmem::Finder<'static>,
     escape: memmem::Finder<'static>,
 }
 
 impl Default for Prefilter {
     fn default() -> Self {
         Prefilter {
-            needle: memmem::Finder::new(EVENT_NAME),
+            share: memmem::Finder::new(EVENT_NAME),
+            used: memmem::Finder::new(COMMON_PREFIX),
             escape: memmem::Finder::new(b"\\u"),
         }
     }
@@ -29,19 +37,21 @@ impl Default for Prefilter {
 impl Prefilter {
     /// `false` only when no parse of `bytes` could give a record the rule matches.
     pub fn may_match(&self, bytes: &[u8]) -> bool {
-        self.needle.find(bytes).is_some()
+        self.share.find(bytes).is_some()
+            || self.used.find(bytes).is_some()
             || self.escapes_a_letter(bytes)
             || first_key_is(bytes, b"awslogs")
     }
 
-    /// Whether `bytes` hold a `\uXXXX` escape of a letter of [`EVENT_NAME`] (other escapes,
-    /// such as the `\u003c` some JSON writers use for `<`, cannot spell it).
+    /// Whether `bytes` hold a `\uXXXX` escape of a letter of one of the event names (other
+    /// escapes, such as the `\u003c` some JSON writers use for `<`, cannot spell one).
     fn escapes_a_letter(&self, bytes: &[u8]) -> bool {
         self.escape.find_iter(bytes).any(|at| {
             let hex = |i: usize| bytes.get(at + i).and_then(|&b| (b as char).to_digit(16));
             match (hex(2), hex(3), hex(4), hex(5)) {
                 (Some(0), Some(0), Some(hi), Some(lo)) => {
-                    EVENT_NAME.as_bytes().contains(&((hi * 16 + lo) as u8))
+                    let letter = (hi * 16 + lo) as u8;
+                    NAMES.iter().any(|name| name.as_bytes().contains(&letter))
                 }
                 _ => false,
             }
@@ -79,6 +89,18 @@ mod tests {
         assert!(p.may_match(br#"{"eventName":"ModifySnapshotAttribute"}"#));
         assert!(p.may_match(br#"{"eventName":"\u004dodifySnapshotAttribute"}"#));
         assert!(!p.may_match(br#"{"eventName":"ModifyImageAttribute"}"#));
+        // The service events of a used share, plain and with an escaped letter.
+        assert!(p.may_match(br#"{"eventName":"SharedSnapshotCopyInitiated"}"#));
+        assert!(p.may_match(br#"{"eventName":"SharedSnapshotVolumeCreated"}"#));
+        assert!(p.may_match(br#"{"eventName":"\u0053haredSnapshotCopyInitiated"}"#));
+        // `V`, `C` and `I` are letters of the service events' names only: an escape of one of
+        // them, with `SharedSnapshot` itself spelled by escapes, must pass.
+        assert!(p.may_match(br#"{"eventName":"\u0056"}"#));
+        assert!(p.may_match(br#"{"eventName":"\u0043"}"#));
+        assert!(p.may_match(br#"{"eventName":"\u0049"}"#));
+        // `z` and `<` are letters of no event name.
+        assert!(!p.may_match(br#"{"eventName":"\u007a"}"#));
+        assert!(!p.may_match(br#"{"eventName":"SharedImageCopied"}"#));
         // `<` is not a letter of the event name.
         assert!(!p.may_match(br#"{"userAgent":"\u003cscript"}"#));
         // A cut escape reads nothing past the end.
