@@ -86,6 +86,9 @@ pub struct Finding {
     #[serde(rename = "userId")]
     pub user_id: String,
     pub public: bool,
+    /// What is known of the target account (`ORGANIZATION_ACCOUNTS`); absent when nothing is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetInfo>,
     /// The log file the record was read from, when it came from one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<LogInfo>,
@@ -191,6 +194,14 @@ pub struct UserAgentInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// Whether the target account belongs to the organization; absent when unknown (a public
+    /// share, or the organization's accounts could not be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_member: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogInfo {
     pub file: LogFile,
 }
@@ -272,6 +283,7 @@ impl Finding {
             operation_type: "add".to_owned(),
             user_id: clip(target.user_id()),
             public: target.is_public(),
+            target: None,
             log: origin.map(|path| LogInfo {
                 file: LogFile {
                     path: path.to_owned(),

@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::Config;
 use crate::pipeline::Pipeline;
 use crate::reader::Progress;
-use crate::sink::{Output, SnsSink};
+use crate::sink::Output;
 use crate::source::{ListRequest, ObjectRef, ObjectStore, S3Store, S3Url};
 use crate::tally::Tally;
 
@@ -80,29 +80,44 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let needs_s3 = inputs.iter().any(|i| matches!(i, Ok(Input::S3(_))));
-    let (s3, sns) = if needs_s3 || args.publish {
-        let (s3, sns) = crate::aws::clients(&config.clients).await;
-        (Some(S3Store::new(s3)), Some(sns))
-    } else {
-        (None, None)
+    let needs_sdk = needs_s3 || args.publish || config.organization.is_some();
+    let sdk = match needs_sdk {
+        true => Some(crate::aws::sdk_config(&config.clients).await),
+        false => None,
     };
-    let topic = match (args.publish, sns, config.topic_arn.clone()) {
-        (true, Some(sns), Some(arn)) => Some(SnsSink::new(sns, arn)),
-        _ => None,
+    let (s3, output) = match &sdk {
+        Some(sdk) => {
+            let (s3, sns) = crate::aws::clients_from(sdk, &config.clients);
+            // The back-fill honours the idempotency store (DEDUP_TABLE), so that it does not
+            // alert again on what real time sent.
+            let sns = args.publish.then_some(sns);
+            let s3 = needs_s3.then(|| S3Store::new(s3));
+            (s3, config.output(sdk, sns, true))
+        }
+        None => (None, Output::new(None, true)),
     };
     let started = Instant::now();
     let scanner = Scanner {
-        pipeline: Pipeline::new(Output::new(topic, true), s3, config.settings),
+        pipeline: Pipeline::new(output, s3, config.settings),
         progress: !args.quiet && io::stderr().is_terminal(),
         totals: Tally::default(),
     };
     let totals = scanner.run(inputs).await;
     if !args.quiet {
-        let published = if args.publish {
+        let mut published = if args.publish {
             format!(", {} published", totals.published)
         } else {
             String::new()
         };
+        if totals.duplicates > 0 {
+            published.push_str(&format!(", {} already published", totals.duplicates));
+        }
+        if totals.suppressed > 0 {
+            published.push_str(&format!(
+                ", {} inside the organization suppressed",
+                totals.suppressed
+            ));
+        }
         let foreign = match totals.not_cloudtrail {
             0 => String::new(),
             n => format!(", {n} not CloudTrail"),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 
-use super::{PublishError, Sink};
+use super::{PublishError, Published, Sink};
 use crate::finding::{Finding, SEVERITY};
 
 /// Most entries in one SNS `PublishBatch` call.
@@ -119,7 +119,7 @@ impl SnsSink {
 }
 
 impl Sink for SnsSink {
-    async fn publish(&self, findings: Vec<Finding>) -> Result<usize, PublishError> {
+    async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
         let attempted = findings.len();
         let mut failed = 0;
         let mut reason = None;
@@ -167,7 +167,7 @@ impl Sink for SnsSink {
             }
         }
         if failed == 0 {
-            return Ok(attempted);
+            return Ok(Published::all(attempted));
         }
         Err(PublishError {
             attempted,
@@ -177,6 +177,7 @@ impl Sink for SnsSink {
                 self.topic_arn,
                 reason.unwrap_or_else(|| "unknown error".to_owned())
             ),
+            ..PublishError::default()
         })
     }
 }
@@ -252,14 +253,17 @@ pub fn subject(f: &Finding) -> String {
 
 /// SNS message attributes for subscription filter policies: (name, data type, value).
 pub fn attributes(f: &Finding) -> Vec<(&'static str, &'static str, String)> {
-    vec![
+    let member = f.target.as_ref().and_then(|t| t.organization_member);
+    let mut attributes = vec![
         ("severity", "String", f.rule.severity.clone()),
         ("risk_score", "Number", f.rule.risk_score.to_string()),
         ("rule_id", "String", f.rule.id.clone()),
         ("event_action", "String", f.event.action.clone()),
         ("target_account", "String", f.user_id.clone()),
         ("public", "String", f.public.to_string()),
-    ]
+    ];
+    attributes.extend(member.map(|m| ("organization_member", "String", m.to_string())));
+    attributes
 }
 
 /// Printable ASCII only (SNS subjects allow no control characters), at most `max` characters.
