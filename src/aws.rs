@@ -60,11 +60,67 @@ impl Default for Timeouts {
 /// The S3 and SNS clients. No network call happens here: credentials, region and endpoints
 /// resolve on first use, so a cold start costs no round trip.
 pub async fn clients(settings: &ClientSettings) -> (aws_sdk_s3::Client, aws_sdk_sns::Client) {
+    clients_from(&sdk_config(settings).await, settings)
+}
+
+/// The SDK's configuration from the environment, with our endpoint if one is set: what the
+/// `*_from` functions build clients from.
+pub async fn sdk_config(settings: &ClientSettings) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(url) = &settings.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    clients_from(&loader.load().await, settings)
+    loader.load().await
+}
+
+/// The idempotency store's client (`DEDUP_TABLE`). Each finding costs a call or two on the
+/// path to SNS, so its calls are bounded like a publish: the same connect, attempt and
+/// whole-call timeouts, and the SDK's standard retries.
+pub fn dynamodb_from(sdk: &SdkConfig, settings: &ClientSettings) -> aws_sdk_dynamodb::Client {
+    let timeouts = settings.timeouts;
+    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
+    if let Some(url) = &settings.endpoint_url {
+        config.set_endpoint_url(Some(url.clone()));
+    }
+    if let Some(name) = &settings.retry_partition {
+        config.set_retry_partition(Some(RetryPartition::new(format!("{name}-dynamodb"))));
+    }
+    let config = config
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeouts.connect)
+                .operation_attempt_timeout(timeouts.publish_attempt)
+                .operation_timeout(timeouts.publish)
+                .build(),
+        )
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// The Organizations client (`ORGANIZATION_ACCOUNTS=auto`), bounded like the others; the SDK
+/// sends its calls to the partition's global endpoint whatever the region.
+pub fn organizations_from(
+    sdk: &SdkConfig,
+    settings: &ClientSettings,
+) -> aws_sdk_organizations::Client {
+    let timeouts = settings.timeouts;
+    let mut config = aws_sdk_organizations::config::Builder::from(sdk);
+    if let Some(url) = &settings.endpoint_url {
+        config.set_endpoint_url(Some(url.clone()));
+    }
+    if let Some(name) = &settings.retry_partition {
+        config.set_retry_partition(Some(RetryPartition::new(format!("{name}-organizations"))));
+    }
+    let config = config
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeouts.connect)
+                .operation_attempt_timeout(timeouts.publish_attempt)
+                .operation_timeout(timeouts.publish)
+                .build(),
+        )
+        .build();
+    aws_sdk_organizations::Client::from_conf(config)
 }
 
 /// The clients built from an SDK configuration (credentials, region, endpoint) with our

@@ -1,9 +1,15 @@
 //! Configuration from the environment, the same for the Lambda function and the CLI.
 
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+
 use crate::aws::ClientSettings;
+use crate::org::Organization;
 use crate::reader::Limits;
 use crate::rule::TrustedAccounts;
 use crate::sink::sns::NotificationFormat;
+use crate::sink::{DynamoLedger, Output, SnsSink, Topic};
 
 /// The rule's and the reader's settings, shared by every task.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +35,20 @@ pub struct Config {
     /// `NOTIFICATION_FORMAT`: `json` (default) or `chatbot`, how SNS messages are written for
     /// HTTP(S) subscribers (e-mail always gets text, queues and functions always JSON).
     pub notification_format: NotificationFormat,
+    /// `DEDUP_TABLE`: the DynamoDB table that keeps a finding from being published twice.
+    pub dedup_table: Option<String>,
+    /// `ORGANIZATION_ACCOUNTS`: the organization's accounts, a list or `auto`.
+    pub organization: Option<OrganizationAccounts>,
+    /// `SUPPRESS_ORGANIZATION_SHARES`: leave out shares with an account of the organization.
+    pub suppress_organization_shares: bool,
+}
+
+/// Where the organization's accounts come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrganizationAccounts {
+    List(Vec<String>),
+    /// `organizations:ListAccounts`, cached.
+    Auto,
 }
 
 /// A variable with a value we cannot use.
@@ -108,6 +128,40 @@ impl Config {
             })?,
             None => NotificationFormat::default(),
         };
+        let organization = match value("ORGANIZATION_ACCOUNTS") {
+            None => None,
+            Some(v) if v.eq_ignore_ascii_case("auto") => Some(OrganizationAccounts::Auto),
+            Some(v) => {
+                let ids: Vec<String> = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if let Some(bad) = ids
+                    .iter()
+                    .find(|id| id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    return Err(ConfigError {
+                        name: "ORGANIZATION_ACCOUNTS",
+                        problem: format!(
+                            "{bad:?} is not a 12-digit account id (a comma-separated list, or auto)"
+                        ),
+                    });
+                }
+                Some(OrganizationAccounts::List(ids))
+            }
+        };
+        let suppress_organization_shares = match value("SUPPRESS_ORGANIZATION_SHARES") {
+            Some(v) => parse_bool("SUPPRESS_ORGANIZATION_SHARES", &v)?,
+            None => false,
+        };
+        if suppress_organization_shares && organization.is_none() {
+            return Err(ConfigError {
+                name: "SUPPRESS_ORGANIZATION_SHARES",
+                problem: "needs ORGANIZATION_ACCOUNTS (a list, or auto)".to_owned(),
+            });
+        }
         Ok(Config {
             topic_arn,
             notification_format,
@@ -124,7 +178,38 @@ impl Config {
             },
             metrics_namespace: value("METRICS_NAMESPACE")
                 .unwrap_or_else(|| "SnapshotShareDetector".to_owned()),
+            dedup_table: value("DEDUP_TABLE"),
+            organization,
+            suppress_organization_shares,
         })
+    }
+}
+
+impl Config {
+    /// The sink this configuration asks for: the topic (through the idempotency store when
+    /// `DEDUP_TABLE` is set) if `sns` is given, stdout too with `echo`, and the organization's
+    /// view of each target. Builds its clients from `sdk`; no network call happens here.
+    pub fn output(&self, sdk: &SdkConfig, sns: Option<aws_sdk_sns::Client>, echo: bool) -> Output {
+        let topic = match (sns, &self.topic_arn) {
+            (Some(client), Some(arn)) => {
+                let ledger = self.dedup_table.as_ref().map(|table| {
+                    DynamoLedger::new(crate::aws::dynamodb_from(sdk, &self.clients), table)
+                });
+                let sns = SnsSink::new(client, arn.clone()).with_format(self.notification_format);
+                Some(Topic::new(sns, ledger))
+            }
+            _ => None,
+        };
+        let organization = self.organization.as_ref().map(|o| {
+            Arc::new(match o {
+                OrganizationAccounts::List(ids) => Organization::list(ids.iter().cloned()),
+                OrganizationAccounts::Auto => Organization::auto(
+                    crate::aws::organizations_from(sdk, &self.clients),
+                    crate::org::REFRESH,
+                ),
+            })
+        });
+        Output::new(topic, echo).with_organization(organization, self.suppress_organization_shares)
     }
 }
 
@@ -188,6 +273,32 @@ mod tests {
         assert_eq!(c.notification_format, NotificationFormat::Json);
         let chat = config(&[("NOTIFICATION_FORMAT", " Chatbot ")]).unwrap();
         assert_eq!(chat.notification_format, NotificationFormat::Chatbot);
+        assert_eq!(c.dedup_table, None);
+        assert_eq!(c.organization, None);
+        assert!(!c.suppress_organization_shares);
+    }
+
+    #[test]
+    fn deduplication_and_organization() {
+        let c = config(&[
+            ("DEDUP_TABLE", "stack-DedupTable-ABC"),
+            ("ORGANIZATION_ACCOUNTS", " 111122223333, 444455556666 "),
+            ("SUPPRESS_ORGANIZATION_SHARES", "true"),
+        ])
+        .unwrap();
+        assert_eq!(c.dedup_table.as_deref(), Some("stack-DedupTable-ABC"));
+        assert_eq!(
+            c.organization,
+            Some(OrganizationAccounts::List(vec![
+                "111122223333".to_owned(),
+                "444455556666".to_owned()
+            ]))
+        );
+        assert!(c.suppress_organization_shares);
+        let auto = config(&[("ORGANIZATION_ACCOUNTS", "AUTO")]).unwrap();
+        assert_eq!(auto.organization, Some(OrganizationAccounts::Auto));
+        let alone = config(&[("SUPPRESS_ORGANIZATION_SHARES", "true")]).unwrap_err();
+        assert_eq!(alone.name, "SUPPRESS_ORGANIZATION_SHARES");
     }
 
     #[test]
@@ -231,6 +342,8 @@ mod tests {
             ("MAX_CONCURRENT_OBJECTS", "0"),
             ("S3_FORCE_PATH_STYLE", "maybe"),
             ("NOTIFICATION_FORMAT", "slack"),
+            ("ORGANIZATION_ACCOUNTS", "1111"),
+            ("SUPPRESS_ORGANIZATION_SHARES", "perhaps"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

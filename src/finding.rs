@@ -103,6 +103,9 @@ pub struct Finding {
     /// Whether the share made the snapshot public; absent for a use (its record does not say).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<bool>,
+    /// What is known of the target account (`ORGANIZATION_ACCOUNTS`); absent when nothing is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetInfo>,
     /// The log file the record was read from, when it came from one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<LogInfo>,
@@ -209,6 +212,14 @@ pub struct SourceInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserAgentInfo {
     pub original: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// Whether the target account belongs to the organization; absent when unknown (a public
+    /// share, or the organization's accounts could not be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_member: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -362,6 +373,7 @@ impl Finding {
             operation_type: None,
             user_id: clip(user_id),
             public: None,
+            target: None,
             log: origin.map(|path| LogInfo {
                 file: LogFile {
                     path: path.to_owned(),

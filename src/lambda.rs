@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::metrics::{emf_line, Summary};
 use crate::pipeline::Pipeline;
 use crate::s3_batch;
-use crate::sink::{Output, Sink, SnsSink};
+use crate::sink::Sink;
 use crate::source::{ObjectStore, S3Store};
 use crate::tally::Tally;
 use crate::trigger::{self, Trigger, Unit, Work};
@@ -169,16 +169,15 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     for odd in config.settings.trusted.suspicious() {
         tracing::warn!("TRUSTED_ACCOUNT_IDS entry {odd:?} is not a 12-digit account id");
     }
-    let (s3, sns) = crate::aws::clients(&config.clients).await;
-    let topic = config
-        .topic_arn
-        .clone()
-        .map(|arn| SnsSink::new(sns, arn).with_format(config.notification_format));
-    if topic.is_none() {
+    let sdk = crate::aws::sdk_config(&config.clients).await;
+    let (s3, sns) = crate::aws::clients_from(&sdk, &config.clients);
+    if config.topic_arn.is_none() {
         tracing::warn!("FINDINGS_TOPIC_ARN is not set: findings go to stdout (the function's log)");
+    } else if config.dedup_table.is_none() {
+        tracing::info!("DEDUP_TABLE is not set: each path publishes what it finds");
     }
     let pipeline = Pipeline::new(
-        Output::new(topic, false),
+        config.output(&sdk, Some(sns), false),
         Some(S3Store::new(s3)),
         config.settings.clone(),
     );

@@ -18,7 +18,9 @@
 //! - [`rule`] is the detection: [`rule::detect`] from one record to its findings, and the
 //!   byte-level prefilter that decides which records are worth parsing. A new rule goes there.
 //! - [`finding`] is the schema and the deterministic id; [`sink`] publishes (SNS, stdout)
-//!   behind the [`sink::Sink`] trait. A new output is a new sink.
+//!   behind the [`sink::Sink`] trait. A new output is a new sink; so are the steps in front
+//!   of one: [`sink::Dedup`] (one alert per finding, whatever the path, with an idempotency
+//!   store) and [`sink::Org`] (organization membership of the target, from [`org`]).
 //! - [`pipeline`] joins a store to a sink and counts what happened in a [`tally::Tally`];
 //!   [`lambda`] and [`cli`] are the two ways in, [`config`] and [`aws`] set them up, and
 //!   [`metrics`] reports each invocation.
@@ -31,6 +33,7 @@ pub mod finding;
 pub mod lambda;
 pub mod logs;
 pub mod metrics;
+pub mod org;
 pub mod pipeline;
 pub mod reader;
 pub mod rule;

@@ -36,6 +36,8 @@ impl Summary {
             records = t.records,
             findings = t.findings,
             published = t.published,
+            duplicates = t.duplicates,
+            suppressed = t.suppressed,
             undelivered = t.undelivered,
             not_cloudtrail = t.not_cloudtrail,
             duration_ms = self.duration.as_millis() as u64,
@@ -45,13 +47,15 @@ impl Summary {
 }
 
 /// The metrics of one invocation: (name, unit, value).
-fn values(s: &Summary) -> [(&'static str, &'static str, f64); 9] {
+fn values(s: &Summary) -> [(&'static str, &'static str, f64); 11] {
     let t = &s.tally;
     [
         ("RecordsScanned", "Count", t.records as f64),
         ("Findings", "Count", t.findings as f64),
         ("FindingsPublished", "Count", t.published as f64),
         ("PublishFailures", "Count", t.undelivered as f64),
+        ("DuplicatesSuppressed", "Count", t.duplicates as f64),
+        ("OrganizationSharesSuppressed", "Count", t.suppressed as f64),
         ("ObjectsRead", "Count", t.objects as f64),
         ("ObjectsSkipped", "Count", t.skipped as f64),
         ("NotCloudTrail", "Count", t.not_cloudtrail as f64),
@@ -105,6 +109,7 @@ mod tests {
                 findings: 5,
                 published: 4,
                 undelivered: 1,
+                duplicates: 3,
                 objects: 2,
                 skipped: 1,
                 ..Tally::default()
@@ -132,6 +137,8 @@ mod tests {
         }
         assert_eq!(v["RecordsScanned"], 892.0);
         assert_eq!(v["PublishFailures"], 1.0);
+        assert_eq!(v["DuplicatesSuppressed"], 3.0);
+        assert_eq!(v["OrganizationSharesSuppressed"], 0.0);
         assert_eq!(v["ObjectsSkipped"], 1.0);
         assert_eq!(v["Duration"], 1500.0);
         assert_eq!(v["Trigger"], "sqs");

@@ -185,9 +185,15 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
 
     async fn deliver(&self, findings: Vec<Finding>, tally: &mut Tally) {
         match self.sink.publish(findings).await {
-            Ok(n) => tally.published += n as u64,
+            Ok(p) => {
+                tally.published += p.delivered as u64;
+                tally.duplicates += p.duplicates as u64;
+                tally.suppressed += p.suppressed as u64;
+            }
             Err(e) => {
-                tally.published += (e.attempted - e.failed) as u64;
+                tally.published += e.delivered() as u64;
+                tally.duplicates += e.duplicates as u64;
+                tally.suppressed += e.suppressed as u64;
                 tally.undelivered += e.failed as u64;
                 tally.error(e.to_string());
             }

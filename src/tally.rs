@@ -19,6 +19,10 @@ pub struct Tally {
     pub records: u64,
     pub findings: u64,
     pub published: u64,
+    /// Findings published before (`DEDUP_TABLE`), not sent again.
+    pub duplicates: u64,
+    /// Shares with an account of the organization, left out (`SUPPRESS_ORGANIZATION_SHARES`).
+    pub suppressed: u64,
     /// Findings found but not delivered.
     pub undelivered: u64,
     /// Inputs (objects, files, records) that could not be read whole.
@@ -55,6 +59,8 @@ impl Tally {
         self.records += other.records;
         self.findings += other.findings;
         self.published += other.published;
+        self.duplicates += other.duplicates;
+        self.suppressed += other.suppressed;
         self.undelivered += other.undelivered;
         self.input_errors += other.input_errors;
         self.not_cloudtrail += other.not_cloudtrail;

@@ -126,6 +126,9 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
             continue; // a deny may be broad: it only takes away
         }
         let key_policy = t["Resources"][at.as_str()]["Type"] == "AWS::KMS::Key";
+        // organizations:ListAccounts has no resource-level permission: AWS accepts only "*"
+        // for it. Allowed alone in its statement, so that the "*" covers nothing else.
+        let list_accounts = strings(&s["Action"]) == ["organizations:ListAccounts"];
         for action in strings(&s["Action"]) {
             // The one exception: a key policy lets the account administer its key through IAM
             // (the AWS default key policy); without it a key can become unmanageable.
@@ -166,7 +169,8 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
                         .is_some_and(|p| p.starts_with("^[^*]"))
             });
             let wildcard = resource.contains('*') || group_arn;
-            let narrowest = group_arn || group_streams || object_prefix;
+            let narrowest =
+                group_arn || group_streams || object_prefix || (list_accounts && resource == "*");
             if wildcard && !narrowest {
                 problems.push(format!("{at}: resource {resource}"));
             }
@@ -199,10 +203,14 @@ fn the_function_may_only_publish_read_trail_objects_and_write_its_logs() {
     assert_eq!(
         actions,
         [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
             "kms:Decrypt",
             "kms:GenerateDataKey",
             "logs:CreateLogStream",
             "logs:PutLogEvents",
+            "organizations:ListAccounts",
             "s3:GetObject",
             "s3:GetObjectVersion",
             "sns:Publish",
@@ -1552,5 +1560,105 @@ fn a_batch_operations_job_may_read_manifests_write_reports_and_invoke_the_detect
                 "a back-fill of the trail bucket with the default prefixes",
             ),
         ],
+    );
+}
+
+#[test]
+fn the_idempotency_store_is_an_encrypted_on_demand_table_with_a_ttl_only_when_asked_for() {
+    let t = template();
+    let off = Stack::new(&t, &[]);
+    assert!(!off.has("DedupTable"));
+    assert!(with_action(&off.role_statements("DetectorRole"), "dynamodb:PutItem").is_empty());
+    let env = &off.properties("DetectorFunction")["Environment"]["Variables"];
+    assert!(env["DEDUP_TABLE"].is_null(), "{env}");
+
+    let on = Stack::new(&t, &[("DeduplicateFindings", "true")]);
+    let table = on.properties("DedupTable");
+    assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        table["KeySchema"],
+        json!([{"AttributeName": "finding_id", "KeyType": "HASH"}])
+    );
+    assert_eq!(
+        table["AttributeDefinitions"],
+        json!([{"AttributeName": "finding_id", "AttributeType": "S"}])
+    );
+    // The attribute the function writes its expiry to (src/sink/dedup.rs TTL_ATTRIBUTE).
+    assert_eq!(
+        table["TimeToLiveSpecification"],
+        json!({"AttributeName": "expires_at", "Enabled": true})
+    );
+    assert_eq!(table["SSESpecification"]["SSEEnabled"], true);
+    assert!(table["TableName"].is_null(), "no fixed name");
+    let r = &t["Resources"]["DedupTable"];
+    assert_eq!(r["DeletionPolicy"], "Delete");
+    assert_eq!(r["UpdateReplacePolicy"], "Delete");
+
+    let role = on.role_statements("DetectorRole");
+    let store: Vec<&Value> = role
+        .iter()
+        .filter(|s| {
+            strings(&s["Action"])
+                .iter()
+                .any(|a| a.starts_with("dynamodb:"))
+        })
+        .collect();
+    assert_eq!(store.len(), 1);
+    assert_eq!(
+        strings(&store[0]["Action"]),
+        [
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:GetItem"
+        ]
+    );
+    assert_eq!(store[0]["Resource"], "<DedupTable.Arn>");
+    let env = &on.properties("DetectorFunction")["Environment"]["Variables"];
+    assert_eq!(env["DEDUP_TABLE"], "<DedupTable>");
+}
+
+#[test]
+fn organization_accounts_reach_the_function_and_auto_alone_may_list_them() {
+    let t = template();
+    let none = Stack::new(&t, &[]);
+    let role = none.role_statements("DetectorRole");
+    assert!(with_action(&role, "organizations:ListAccounts").is_empty());
+    let env = &none.properties("DetectorFunction")["Environment"]["Variables"];
+    assert!(env["ORGANIZATION_ACCOUNTS"].is_null());
+    assert_eq!(env["SUPPRESS_ORGANIZATION_SHARES"], "false");
+
+    let list = Stack::new(
+        &t,
+        &[
+            ("OrganizationAccounts", "111122223333,444455556666"),
+            ("SuppressOrganizationShares", "true"),
+        ],
+    );
+    assert!(list.refusals().is_empty(), "{:?}", list.refusals());
+    let role = list.role_statements("DetectorRole");
+    assert!(
+        with_action(&role, "organizations:ListAccounts").is_empty(),
+        "a list needs no permission"
+    );
+    let env = &list.properties("DetectorFunction")["Environment"]["Variables"];
+    assert_eq!(env["ORGANIZATION_ACCOUNTS"], "111122223333,444455556666");
+    assert_eq!(env["SUPPRESS_ORGANIZATION_SHARES"], "true");
+
+    let auto = Stack::new(&t, &[("OrganizationAccounts", "auto")]);
+    let role = auto.role_statements("DetectorRole");
+    let statements = with_action(&role, "organizations:ListAccounts");
+    assert_eq!(statements.len(), 1);
+    assert_eq!(
+        strings(&statements[0]["Action"]),
+        ["organizations:ListAccounts"]
+    );
+    assert_eq!(statements[0]["Resource"], "*");
+
+    let refused = Stack::new(&t, &[("SuppressOrganizationShares", "true")]).refusals();
+    assert!(
+        refused
+            .iter()
+            .any(|r| r.contains("SuppressionNeedsTheOrganization")),
+        "{refused:?}"
     );
 }

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::pipeline::Pipeline;
-use crate::sink::{Output, SnsSink};
+use crate::sink::Output;
 use crate::source::S3Store;
 use crate::tally::Tally;
 
@@ -112,25 +112,29 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let needs_s3 = inputs.iter().any(|i| matches!(i, Ok(Input::S3(_))));
-    let (s3, sns) = if needs_s3 || args.publish {
-        // A back-fill meets S3's throttling (SlowDown) at high concurrency: back off and try
-        // again, more patiently than a Lambda invocation would.
-        let mut clients = config.clients.clone();
-        clients.retry_attempts = Some(10);
-        let (s3, sns) = crate::aws::clients(&clients).await;
-        (Some(S3Store::new(s3)), Some(sns))
-    } else {
-        (None, None)
+    // A back-fill meets S3's throttling (SlowDown) at high concurrency: back off and try
+    // again, more patiently than a Lambda invocation would.
+    let mut config = config;
+    config.clients.retry_attempts = Some(10);
+    let needs_sdk = needs_s3 || args.publish || config.organization.is_some();
+    let sdk = match needs_sdk {
+        true => Some(crate::aws::sdk_config(&config.clients).await),
+        false => None,
     };
-    let topic = match (args.publish, sns, config.topic_arn.clone()) {
-        (true, Some(sns), Some(arn)) => {
-            Some(SnsSink::new(sns, arn).with_format(config.notification_format))
+    let (s3, output) = match &sdk {
+        Some(sdk) => {
+            let (s3, sns) = crate::aws::clients_from(sdk, &config.clients);
+            // The back-fill honours the idempotency store (DEDUP_TABLE), so that it does not
+            // alert again on what real time sent.
+            let sns = args.publish.then_some(sns);
+            let s3 = needs_s3.then(|| S3Store::new(s3));
+            (s3, config.output(sdk, sns, true))
         }
-        _ => None,
+        None => (None, Output::new(None, true)),
     };
     let started = Instant::now();
     let scanner = Scanner {
-        pipeline: Pipeline::new(Output::new(topic, true), s3, config.settings),
+        pipeline: Pipeline::new(output, s3, config.settings),
         progress: !args.quiet && io::stderr().is_terminal(),
         concurrency: usize::from(args.concurrency),
         filters: args.filters(),
@@ -140,11 +144,20 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
     };
     let (totals, pruned) = scanner.run(inputs).await;
     if !args.quiet {
-        let published = if args.publish {
+        let mut published = if args.publish {
             format!(", {} published", totals.published)
         } else {
             String::new()
         };
+        if totals.duplicates > 0 {
+            published.push_str(&format!(", {} already published", totals.duplicates));
+        }
+        if totals.suppressed > 0 {
+            published.push_str(&format!(
+                ", {} inside the organization suppressed",
+                totals.suppressed
+            ));
+        }
         let foreign = match totals.not_cloudtrail {
             0 => String::new(),
             n => format!(", {n} not CloudTrail"),

@@ -13,7 +13,7 @@ use std::time::Duration;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use serde_json::{json, Value};
 
-use super::{PublishError, Sink};
+use super::{PublishError, Published, Sink};
 use crate::finding::Finding;
 
 /// How messages are written for the topic's non-machine subscribers (`NOTIFICATION_FORMAT`).
@@ -163,7 +163,7 @@ impl SnsSink {
 }
 
 impl Sink for SnsSink {
-    async fn publish(&self, findings: Vec<Finding>) -> Result<usize, PublishError> {
+    async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
         let attempted = findings.len();
         let mut failed = 0;
         let mut reason = None;
@@ -211,7 +211,7 @@ impl Sink for SnsSink {
             }
         }
         if failed == 0 {
-            return Ok(attempted);
+            return Ok(Published::all(attempted));
         }
         Err(PublishError {
             attempted,
@@ -221,6 +221,7 @@ impl Sink for SnsSink {
                 self.topic_arn,
                 reason.unwrap_or_else(|| "unknown error".to_owned())
             ),
+            ..PublishError::default()
         })
     }
 }
@@ -354,7 +355,8 @@ pub fn subject(f: &Finding) -> String {
 /// `finding_kind` is `share` or `use`; for a use, `target_account` is the account that used
 /// the snapshot and `public` is `false` (the finding is not a public share).
 pub fn attributes(f: &Finding) -> Vec<(&'static str, &'static str, String)> {
-    vec![
+    let member = f.target.as_ref().and_then(|t| t.organization_member);
+    let mut attributes = vec![
         ("severity", "String", f.rule.severity.clone()),
         ("risk_score", "Number", f.rule.risk_score.to_string()),
         ("rule_id", "String", f.rule.id.clone()),
@@ -362,7 +364,9 @@ pub fn attributes(f: &Finding) -> Vec<(&'static str, &'static str, String)> {
         ("event_action", "String", f.event.action.clone()),
         ("target_account", "String", f.user_id.clone()),
         ("public", "String", f.is_public().to_string()),
-    ]
+    ];
+    attributes.extend(member.map(|m| ("organization_member", "String", m.to_string())));
+    attributes
 }
 
 /// What the finding says happened, in one line for people: who did what to which snapshot.

@@ -1,0 +1,717 @@
+//! One alert per finding, whatever the path: a [`Sink`] in front of another that publishes a
+//! finding only if its `finding_id` was not published before, by any path (EventBridge, a log
+//! file in S3, a log group, a `scan --publish` back-fill), as an idempotency store
+//! (a [`Ledger`]: the DynamoDB table `DEDUP_TABLE`) remembers.
+//!
+//! # The protocol: a reservation that expires, then a record of the publication
+//!
+//! For each finding:
+//!
+//! 1. **Reserve** the id with a conditional write that succeeds only if nobody holds it:
+//!    `attribute_not_exists(finding_id) OR (state = reserved AND lease_until < now)`. The item
+//!    says `state = reserved`, who reserved it (a random token) and until when (a short lease,
+//!    [`DEFAULT_LEASE`]).
+//! 2. **Publish** the reserved findings through the inner sink.
+//! 3. On success, **record** `state = published` with a TTL ([`DEFAULT_RETENTION`]); on
+//!    failure, **release** the reservation (its lease set to 0, only if it is still ours) so
+//!    that the retry can take it at once.
+//!
+//! When the reservation fails, the item tells why: `published` is a duplicate, left out and
+//! counted; `reserved` (another path holds an unexpired lease and has not published yet) is
+//! *in flight*: that finding fails, which fails its unit of work, so that Lambda or SQS retries
+//! it later, when the other path has either published it (the retry sees a duplicate) or let
+//! its lease run out (the retry publishes it). It is never dropped on the word of a path that
+//! might still fail.
+//!
+//! Why not record after publishing, with a conditional write? Then two paths at once both see
+//! "not published", both publish, and only the record is single: the race sends two alerts.
+//! Reserving first makes the race single. The price is the case of a path that dies between
+//! reserving and recording (a timeout, a crash): nobody else publishes that finding until its
+//! lease expires. Its own retry, or another path after the lease, publishes it then: late, but
+//! not lost. Hence a short lease: longer than one publish takes, shorter than the spacing of
+//! Lambda's retries.
+//!
+//! What is never traded away: a finding is left out only when the store says `published`.
+//! When the store cannot be read or written (unreachable, throttled past the SDK's retries, a
+//! missing table), the findings fail and so does the invocation: the retry asks again. After
+//! a successful publish, a failed record is logged as an error and the lease lets the finding be
+//! sent once more later: a duplicate, never a loss. So does a batch that the inner sink
+//! delivered in part (it does not say which findings failed): every reservation is released, and
+//! the retry may send the delivered ones again.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use futures_util::future::join_all;
+
+use super::{PublishError, Published, Sink};
+use crate::finding::Finding;
+
+/// How long a reservation keeps other paths off a finding: more than one publish takes (the SNS
+/// client gives up on a call after 45 s), less than the minute before Lambda's first retry
+/// plus the two before its second, so that a path that died holding it delays the finding by
+/// one retry at most.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(90);
+/// How long a published finding is remembered (the item's TTL): a back-fill of older logs may
+/// alert again.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(400 * 24 * 3600);
+
+/// What the store said to a reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The id is ours until the lease ends: publish it.
+    Reserved,
+    /// Published before: a duplicate.
+    Published,
+    /// Reserved by another path, not published yet, its lease still running.
+    InFlight,
+}
+
+/// One reservation: the id, whose it is, and the times (milliseconds and seconds since the
+/// epoch).
+#[derive(Debug, Clone)]
+pub struct Reservation<'a> {
+    pub finding_id: &'a str,
+    pub token: &'a str,
+    pub now_ms: u64,
+    pub lease_until_ms: u64,
+    /// The item's TTL, in seconds since the epoch (DynamoDB's TTL format).
+    pub expires_at: u64,
+}
+
+/// The store could not be asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LedgerError(pub String);
+
+/// The idempotency store: the three conditional operations of the protocol above.
+pub trait Ledger: Send + Sync {
+    /// Reserves `r.finding_id` if nobody holds it, or says who does.
+    fn reserve(
+        &self,
+        r: &Reservation<'_>,
+    ) -> impl Future<Output = Result<Claim, LedgerError>> + Send;
+    /// Records `finding_id` as published, remembered until `expires_at`.
+    fn confirm(
+        &self,
+        finding_id: &str,
+        expires_at: u64,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+    /// Ends the reservation `token` holds on `finding_id`, if it still holds it.
+    fn release(
+        &self,
+        finding_id: &str,
+        token: &str,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+    /// The store, for messages (`table NAME`).
+    fn name(&self) -> String;
+}
+
+/// Publishes through `inner` only the findings the [`Ledger`] has not seen published.
+#[derive(Debug)]
+pub struct Dedup<S, L> {
+    inner: S,
+    ledger: L,
+    lease: Duration,
+    retention: Duration,
+}
+
+impl<S, L> Dedup<S, L> {
+    pub fn new(inner: S, ledger: L) -> Self {
+        Dedup {
+            inner,
+            ledger,
+            lease: DEFAULT_LEASE,
+            retention: DEFAULT_RETENTION,
+        }
+    }
+
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    pub fn ledger(&self) -> &L {
+        &self.ledger
+    }
+}
+
+impl<S: Sink, L: Ledger> Sink for Dedup<S, L> {
+    async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
+        let attempted = findings.len();
+        let mut duplicates = 0;
+        let mut failed = 0;
+        let mut reasons = Reasons::default();
+        // The same id twice in one batch (the same record twice in a file) is one finding.
+        let mut seen = HashSet::new();
+        let mut unique = Vec::with_capacity(findings.len());
+        for finding in findings {
+            if seen.insert(finding.finding_id.clone()) {
+                unique.push(finding);
+            } else {
+                duplicates += 1;
+            }
+        }
+        let findings = unique;
+
+        let token = new_token();
+        let now_ms = epoch_ms();
+        let lease_until_ms = now_ms + self.lease.as_millis() as u64;
+        let expires_at = (now_ms / 1000) + self.retention.as_secs();
+        let claims = join_all(findings.iter().map(|f| {
+            let r = Reservation {
+                finding_id: &f.finding_id,
+                token: &token,
+                now_ms,
+                lease_until_ms,
+                expires_at,
+            };
+            async move { self.ledger.reserve(&r).await }
+        }))
+        .await;
+
+        let mut reserved = Vec::with_capacity(findings.len());
+        for (finding, claim) in findings.into_iter().zip(claims) {
+            let id = finding.finding_id.as_str();
+            match claim {
+                Ok(Claim::Reserved) => reserved.push(finding),
+                Ok(Claim::Published) => {
+                    duplicates += 1;
+                    tracing::info!(finding_id = id, "duplicate suppressed: published before");
+                }
+                Ok(Claim::InFlight) => {
+                    failed += 1;
+                    reasons.push(format!(
+                        "finding {id} is being published by another path (reserved in {}, not \
+                         yet published): failed so that a retry checks again",
+                        self.ledger.name()
+                    ));
+                }
+                Err(e) => {
+                    failed += 1;
+                    reasons.push(format!("idempotency store {}: {e}", self.ledger.name()));
+                }
+            }
+        }
+        if reserved.is_empty() {
+            return result(attempted, failed, duplicates, Published::default(), reasons);
+        }
+
+        let ids: Vec<String> = reserved.iter().map(|f| f.finding_id.clone()).collect();
+        match self.inner.publish(reserved).await {
+            Ok(published) => {
+                let confirmed =
+                    join_all(ids.iter().map(|id| self.ledger.confirm(id, expires_at))).await;
+                for (id, done) in ids.iter().zip(confirmed) {
+                    if let Err(e) = done {
+                        // Delivered: failing now would only send it again. The lease runs out
+                        // and a later path may send it once more.
+                        tracing::error!(
+                            finding_id = id.as_str(),
+                            "published, but not recorded in {}: {e}; it may be sent again",
+                            self.ledger.name()
+                        );
+                    }
+                }
+                result(attempted, failed, duplicates, published, reasons)
+            }
+            Err(e) => {
+                let released = join_all(ids.iter().map(|id| self.ledger.release(id, &token))).await;
+                for (id, done) in ids.iter().zip(released) {
+                    if let Err(e) = done {
+                        tracing::warn!(
+                            finding_id = id.as_str(),
+                            "reservation not released in {} ({e}): it expires with its lease",
+                            self.ledger.name()
+                        );
+                    }
+                }
+                let published = Published {
+                    delivered: e.delivered(),
+                    duplicates: e.duplicates,
+                    suppressed: e.suppressed,
+                };
+                failed += e.failed;
+                reasons.push(e.reason);
+                result(attempted, failed, duplicates, published, reasons)
+            }
+        }
+    }
+}
+
+fn result(
+    attempted: usize,
+    failed: usize,
+    duplicates: usize,
+    inner: Published,
+    reasons: Reasons,
+) -> Result<Published, PublishError> {
+    let duplicates = duplicates + inner.duplicates;
+    if failed == 0 {
+        return Ok(Published {
+            duplicates,
+            ..inner
+        });
+    }
+    Err(PublishError {
+        attempted,
+        failed,
+        duplicates,
+        suppressed: inner.suppressed,
+        reason: reasons.join(),
+    })
+}
+
+/// Distinct reasons, the first few kept.
+#[derive(Default)]
+struct Reasons(Vec<String>, usize);
+
+impl Reasons {
+    fn push(&mut self, reason: String) {
+        if !self.0.contains(&reason) {
+            if self.0.len() < 3 {
+                self.0.push(reason);
+            } else {
+                self.1 += 1;
+            }
+        }
+    }
+
+    fn join(self) -> String {
+        let mut text = self.0.join("; ");
+        if self.1 > 0 {
+            text.push_str(&format!("; and {} more", self.1));
+        }
+        text
+    }
+}
+
+/// A token no other reservation uses: 128 random bits from the standard library's per-process
+/// random hasher keys, and a counter.
+fn new_token() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let word = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(n);
+        h.write_u64(salt);
+        h.finish()
+    };
+    format!("{:016x}{:016x}", word(1), word(epoch_ms()))
+}
+
+fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// One store shared by several sinks, as the paths of one deployment share one table.
+impl<L: Ledger> Ledger for std::sync::Arc<L> {
+    async fn reserve(&self, r: &Reservation<'_>) -> Result<Claim, LedgerError> {
+        (**self).reserve(r).await
+    }
+
+    async fn confirm(&self, finding_id: &str, expires_at: u64) -> Result<(), LedgerError> {
+        (**self).confirm(finding_id, expires_at).await
+    }
+
+    async fn release(&self, finding_id: &str, token: &str) -> Result<(), LedgerError> {
+        (**self).release(finding_id, token).await
+    }
+
+    fn name(&self) -> String {
+        (**self).name()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The DynamoDB table of `DEDUP_TABLE`: partition key `finding_id` (string); `state`
+/// (`reserved` or `published`), `token`, `lease_until` (ms since the epoch) and `expires_at`
+/// (the TTL attribute, seconds since the epoch). Needs `dynamodb:PutItem`, `UpdateItem` and
+/// `GetItem` on the table.
+#[derive(Debug, Clone)]
+pub struct DynamoLedger {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+/// The attribute DynamoDB's TTL is set on (the template's `TimeToLiveSpecification`).
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+impl DynamoLedger {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoLedger {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The state of the item, read strongly consistent.
+    async fn state(&self, finding_id: &str) -> Result<Option<String>, LedgerError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("finding_id", s(finding_id))
+            .consistent_read(true)
+            .projection_expression("#state")
+            .expression_attribute_names("#state", "state")
+            .send()
+            .await
+            .map_err(|e| LedgerError(crate::aws::describe(&e)))?;
+        Ok(out
+            .item
+            .and_then(|item| item.get("state")?.as_s().ok().cloned()))
+    }
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+impl Ledger for DynamoLedger {
+    async fn reserve(&self, r: &Reservation<'_>) -> Result<Claim, LedgerError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("finding_id", s(r.finding_id))
+            .item("state", s("reserved"))
+            .item("token", s(r.token))
+            .item("lease_until", n(r.lease_until_ms))
+            .item(TTL_ATTRIBUTE, n(r.expires_at))
+            .condition_expression(
+                "attribute_not_exists(finding_id) OR (#state = :reserved AND #lease < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_values(":reserved", s("reserved"))
+            .expression_attribute_values(":now", n(r.now_ms))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Claim::Reserved),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                // Someone holds it: published, or reserved and not expired. An item gone in
+                // between (its TTL) is in flight too: the retry reserves it.
+                match self.state(r.finding_id).await?.as_deref() {
+                    Some("published") => Ok(Claim::Published),
+                    _ => Ok(Claim::InFlight),
+                }
+            }
+            Err(e) => Err(LedgerError(crate::aws::describe(&e))),
+        }
+    }
+
+    async fn confirm(&self, finding_id: &str, expires_at: u64) -> Result<(), LedgerError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("finding_id", s(finding_id))
+            .update_expression("SET #state = :published, #ttl = :ttl REMOVE #lease, #token")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":published", s("published"))
+            .expression_attribute_values(":ttl", n(expires_at))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| LedgerError(crate::aws::describe(&e)))
+    }
+
+    async fn release(&self, finding_id: &str, token: &str) -> Result<(), LedgerError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("finding_id", s(finding_id))
+            .update_expression("SET #lease = :zero")
+            .condition_expression("#state = :reserved AND #token = :token")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":reserved", s("reserved"))
+            .expression_attribute_values(":token", s(token))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(()),
+            // No longer ours (its lease ran out and another path took it): nothing to release.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(LedgerError(crate::aws::describe(&e))),
+        }
+    }
+
+    fn name(&self) -> String {
+        format!("table {}", self.table)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The same protocol in memory: for unit tests, and for embedding the detector in one process.
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    items: Mutex<HashMap<String, Entry>>,
+    unreachable: AtomicBool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    published: bool,
+    token: String,
+    lease_until_ms: u64,
+}
+
+impl MemoryLedger {
+    /// Makes every call fail (`true`) or work again (`false`), as an unreachable store would.
+    pub fn set_unreachable(&self, unreachable: bool) {
+        self.unreachable.store(unreachable, Ordering::SeqCst);
+    }
+
+    /// Whether `finding_id` is recorded as published.
+    pub fn is_published(&self, finding_id: &str) -> bool {
+        self.lock().get(finding_id).is_some_and(|e| e.published)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.items.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn check(&self) -> Result<(), LedgerError> {
+        if self.unreachable.load(Ordering::SeqCst) {
+            return Err(LedgerError("unreachable (memory ledger)".to_owned()));
+        }
+        Ok(())
+    }
+}
+
+impl Ledger for MemoryLedger {
+    async fn reserve(&self, r: &Reservation<'_>) -> Result<Claim, LedgerError> {
+        self.check()?;
+        let mut items = self.lock();
+        match items.get(r.finding_id) {
+            Some(e) if e.published => return Ok(Claim::Published),
+            Some(e) if e.lease_until_ms >= r.now_ms => return Ok(Claim::InFlight),
+            _ => {}
+        }
+        items.insert(
+            r.finding_id.to_owned(),
+            Entry {
+                published: false,
+                token: r.token.to_owned(),
+                lease_until_ms: r.lease_until_ms,
+            },
+        );
+        Ok(Claim::Reserved)
+    }
+
+    async fn confirm(&self, finding_id: &str, _expires_at: u64) -> Result<(), LedgerError> {
+        self.check()?;
+        let mut items = self.lock();
+        let entry = items.entry(finding_id.to_owned()).or_insert(Entry {
+            published: true,
+            token: String::new(),
+            lease_until_ms: 0,
+        });
+        entry.published = true;
+        Ok(())
+    }
+
+    async fn release(&self, finding_id: &str, token: &str) -> Result<(), LedgerError> {
+        self.check()?;
+        if let Some(e) = self.lock().get_mut(finding_id) {
+            if !e.published && e.token == token {
+                e.lease_until_ms = 0;
+            }
+        }
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        "memory ledger".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudtrail::Record;
+    use crate::rule::{self, TrustedAccounts};
+    use crate::sink::Memory;
+    use serde_json::json;
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+
+    fn findings(event_id: &str, targets: &[&str]) -> Vec<Finding> {
+        let items: Vec<_> = targets.iter().map(|t| json!({ "userId": t })).collect();
+        let raw = json!({
+            "eventID": event_id, "eventSource": "ec2.amazonaws.com",
+            "eventName": "ModifySnapshotAttribute", "recipientAccountId": "756680937392",
+            "requestParameters": {"snapshotId": "snap-1", "attributeType": "CREATE_VOLUME_PERMISSION",
+                "createVolumePermission": {"add": {"items": items}}}
+        });
+        rule::detect(
+            &Record::new(&raw).unwrap(),
+            None,
+            &TrustedAccounts::default(),
+            None,
+        )
+    }
+
+    /// A sink that fails while `failing` is set, and can hold a publish until released.
+    #[derive(Default)]
+    struct Gate {
+        memory: Memory,
+        failing: AtomicBool,
+        hold: Option<(Arc<Notify>, Arc<Notify>)>,
+    }
+
+    impl Sink for Gate {
+        async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
+            if let Some((entered, release)) = &self.hold {
+                entered.notify_one();
+                release.notified().await;
+            }
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(PublishError {
+                    attempted: findings.len(),
+                    failed: findings.len(),
+                    reason: "topic down".to_owned(),
+                    ..PublishError::default()
+                });
+            }
+            self.memory.publish(findings).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_finding_is_published_once_and_its_copies_are_counted() {
+        let sink = Dedup::new(Memory::default(), MemoryLedger::default());
+        let mut batch = findings("e1", &["111122223333", "444455556666"]);
+        batch.push(batch[0].clone()); // the same record twice in one file
+        let first = sink.publish(batch.clone()).await.unwrap();
+        assert_eq!((first.delivered, first.duplicates), (2, 1));
+        let again = sink.publish(batch).await.unwrap();
+        assert_eq!((again.delivered, again.duplicates), (0, 3));
+        assert_eq!(sink.inner().take().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_fails_the_findings_and_the_retry_delivers() {
+        let sink = Dedup::new(Memory::default(), MemoryLedger::default());
+        sink.ledger().set_unreachable(true);
+        let batch = findings("e2", &["111122223333"]);
+        let e = sink.publish(batch.clone()).await.unwrap_err();
+        assert_eq!((e.attempted, e.failed, e.delivered()), (1, 1, 0));
+        assert!(e.reason.contains("unreachable"), "{e}");
+        assert!(sink.inner().take().is_empty(), "nothing sent unchecked");
+        sink.ledger().set_unreachable(false);
+        assert_eq!(sink.publish(batch).await.unwrap().delivered, 1);
+        assert_eq!(sink.inner().take().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_publish_releases_the_reservation_for_the_retry() {
+        let sink = Dedup::new(Gate::default(), MemoryLedger::default());
+        let batch = findings("e3", &["111122223333"]);
+        sink.inner().failing.store(true, Ordering::SeqCst);
+        let e = sink.publish(batch.clone()).await.unwrap_err();
+        assert_eq!(e.failed, 1);
+        assert!(!sink.ledger().is_published(&batch[0].finding_id));
+        sink.inner().failing.store(false, Ordering::SeqCst);
+        // At once, well within the lease: the failed path let go of it.
+        assert_eq!(sink.publish(batch.clone()).await.unwrap().delivered, 1);
+        assert!(sink.ledger().is_published(&batch[0].finding_id));
+    }
+
+    #[tokio::test]
+    async fn a_reservation_in_flight_fails_the_other_path_until_published() {
+        let entered = Arc::new(Notify::new());
+        let release = Arc::new(Notify::new());
+        let ledger = Arc::new(MemoryLedger::default());
+        let slow = Dedup::new(
+            Gate {
+                hold: Some((entered.clone(), release.clone())),
+                ..Gate::default()
+            },
+            ledger.clone(),
+        );
+        let fast = Dedup::new(Memory::default(), ledger.clone());
+        let batch = findings("e4", &["111122223333"]);
+        let first = {
+            let batch = batch.clone();
+            let slow = &slow;
+            async move { slow.publish(batch).await }
+        };
+        let second = async {
+            entered.notified().await;
+            // The slow path holds the reservation and has not published: in flight.
+            let e = fast.publish(batch.clone()).await.unwrap_err();
+            assert!(e.reason.contains("another path"), "{e}");
+            release.notify_one();
+        };
+        let (first, ()) = tokio::join!(first, second);
+        assert_eq!(first.unwrap().delivered, 1);
+        // The retry of the failed path sees it published.
+        let retry = fast.publish(batch).await.unwrap();
+        assert_eq!((retry.delivered, retry.duplicates), (0, 1));
+        assert_eq!(slow.inner().memory.take().len(), 1);
+        assert!(fast.inner().take().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_path_that_died_holding_a_reservation_delays_the_finding_by_its_lease() {
+        let ledger = MemoryLedger::default();
+        let batch = findings("e5", &["111122223333"]);
+        let now = epoch_ms();
+        // A path reserved it and crashed before publishing.
+        let dead = Reservation {
+            finding_id: &batch[0].finding_id,
+            token: "dead",
+            now_ms: now,
+            lease_until_ms: now + 300,
+            expires_at: now / 1000 + 60,
+        };
+        assert_eq!(ledger.reserve(&dead).await.unwrap(), Claim::Reserved);
+        let sink = Dedup::new(Memory::default(), ledger);
+        assert!(sink.publish(batch.clone()).await.is_err(), "in flight");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(sink.publish(batch).await.unwrap().delivered, 1);
+    }
+}

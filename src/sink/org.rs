@@ -1,0 +1,155 @@
+//! Organization-aware targets: a [`Sink`] in front of another that says, in each finding,
+//! whether the target account belongs to the organization (`target.organization_member`), and,
+//! with `SUPPRESS_ORGANIZATION_SHARES`, leaves out the shares with an account of the
+//! organization (counted and logged). A public share is never left out, and a share whose
+//! target's membership is unknown is published.
+
+use std::sync::Arc;
+
+use super::{PublishError, Published, Sink};
+use crate::finding::{Finding, TargetInfo};
+use crate::org::Organization;
+
+#[derive(Debug)]
+pub struct Org<S> {
+    inner: S,
+    organization: Option<Arc<Organization>>,
+    suppress: bool,
+}
+
+impl<S> Org<S> {
+    /// `organization`: none, and findings pass unchanged. `suppress`: leave out the shares
+    /// with a member account.
+    pub fn new(inner: S, organization: Option<Arc<Organization>>, suppress: bool) -> Self {
+        Org {
+            inner,
+            organization,
+            suppress,
+        }
+    }
+
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Sink> Sink for Org<S> {
+    async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
+        let Some(organization) = &self.organization else {
+            return self.inner.publish(findings).await;
+        };
+        let accounts = organization.accounts().await;
+        let mut suppressed = 0;
+        let mut kept = Vec::with_capacity(findings.len());
+        for mut finding in findings {
+            let member = match (&accounts, finding.is_public()) {
+                (Some(ids), false) => Some(ids.contains(&finding.user_id)),
+                _ => None,
+            };
+            if let Some(member) = member {
+                finding.target = Some(TargetInfo {
+                    organization_member: Some(member),
+                });
+            }
+            if self.suppress && member == Some(true) {
+                suppressed += 1;
+                tracing::info!(
+                    finding_id = finding.finding_id.as_str(),
+                    target_account = finding.user_id.as_str(),
+                    "suppressed: a share with an account of the organization"
+                );
+                continue;
+            }
+            kept.push(finding);
+        }
+        if kept.is_empty() {
+            return Ok(Published {
+                suppressed,
+                ..Published::default()
+            });
+        }
+        match self.inner.publish(kept).await {
+            Ok(p) => Ok(Published {
+                suppressed: p.suppressed + suppressed,
+                ..p
+            }),
+            Err(e) => Err(PublishError {
+                attempted: e.attempted + suppressed,
+                suppressed: e.suppressed + suppressed,
+                ..e
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudtrail::Record;
+    use crate::rule::{self, TrustedAccounts};
+    use crate::sink::Memory;
+    use serde_json::json;
+
+    fn findings() -> Vec<Finding> {
+        let raw = json!({
+            "eventID": "e1", "eventSource": "ec2.amazonaws.com",
+            "eventName": "ModifySnapshotAttribute", "recipientAccountId": "756680937392",
+            "requestParameters": {"snapshotId": "snap-1", "attributeType": "CREATE_VOLUME_PERMISSION",
+                "createVolumePermission": {"add": {"items": [
+                    {"userId": "111122223333"}, {"userId": "999999999999"}, {"group": "all"}]}}}
+        });
+        rule::detect(
+            &Record::new(&raw).unwrap(),
+            None,
+            &TrustedAccounts::default(),
+            None,
+        )
+    }
+
+    fn member(f: &Finding) -> Option<bool> {
+        f.target.as_ref().and_then(|t| t.organization_member)
+    }
+
+    #[tokio::test]
+    async fn targets_say_whether_they_are_members() {
+        let org = Arc::new(Organization::list(["111122223333"]));
+        let sink = Org::new(Memory::default(), Some(org), false);
+        let p = sink.publish(findings()).await.unwrap();
+        assert_eq!((p.delivered, p.suppressed), (3, 0));
+        let got: Vec<(String, Option<bool>)> = sink
+            .inner()
+            .take()
+            .iter()
+            .map(|f| (f.user_id.clone(), member(f)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("111122223333".to_owned(), Some(true)),
+                ("999999999999".to_owned(), Some(false)),
+                ("all".to_owned(), None),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn suppression_drops_member_shares_only_never_public_ones() {
+        let org = Arc::new(Organization::list(["111122223333"]));
+        let sink = Org::new(Memory::default(), Some(org), true);
+        let p = sink.publish(findings()).await.unwrap();
+        assert_eq!((p.delivered, p.suppressed), (2, 1));
+        let users: Vec<String> = sink.inner().take().into_iter().map(|f| f.user_id).collect();
+        assert_eq!(users, ["999999999999", "all"]);
+    }
+
+    #[tokio::test]
+    async fn without_an_organization_findings_pass_unchanged() {
+        let sink = Org::new(Memory::default(), None, true);
+        sink.publish(findings()).await.unwrap();
+        assert!(sink.inner().take().iter().all(|f| f.target.is_none()));
+    }
+}
