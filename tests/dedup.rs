@@ -13,10 +13,6 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use aws_sdk_s3::primitives::ByteStream;
-use support::moto::{
-    clients, handle, moto, receive, sdk_config, topic, unique, Clients, Topic,
-};
-use support::records::json_file;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::{json, Value};
@@ -26,6 +22,8 @@ use snapshot_share_detector::lambda::Handler;
 use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::sink::{Dedup, DynamoLedger, SnsSink};
 use snapshot_share_detector::source::S3Store;
+use support::moto::{clients, handle, moto, receive, sdk_config, topic, unique, Clients, Topic};
+use support::records::json_file;
 
 const SHARE: &str = "events/eventbridge-share-foreign-account.json";
 

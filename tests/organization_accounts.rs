@@ -7,10 +7,6 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::moto::{
-    clients, handle, moto, receive, sdk_config, topic, unique, Clients, Topic,
-};
-use support::records::json_file;
 use serde_json::{json, Value};
 use snapshot_share_detector::aws::{self, ClientSettings};
 use snapshot_share_detector::config::Settings;
@@ -19,6 +15,8 @@ use snapshot_share_detector::org::Organization;
 use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::sink::{Org, SnsSink};
 use snapshot_share_detector::source::S3Store;
+use support::moto::{clients, handle, moto, receive, sdk_config, topic, unique, Clients, Topic};
+use support::records::json_file;
 
 struct Env {
     c: Clients,
