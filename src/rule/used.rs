@@ -9,6 +9,7 @@
 //! `recipientAccountId`, else the EventBridge envelope's `account` (the event is delivered in
 //! the owner's account).
 
+pub use crate::finding::{Use, UseKind};
 use serde_json::Value;
 
 use super::TrustedAccounts;
@@ -21,36 +22,6 @@ pub const COPY_EVENT: &str = "SharedSnapshotCopyInitiated";
 pub const VOLUME_EVENT: &str = "SharedSnapshotVolumeCreated";
 /// The bytes every name of this rule contains (the prefilter looks for them).
 pub const COMMON_PREFIX: &str = "SharedSnapshot";
-
-/// What the other account did with the snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UseKind {
-    Copy,
-    CreateVolume,
-}
-
-impl UseKind {
-    /// The verb of the finding's message.
-    pub fn verb(self) -> &'static str {
-        match self {
-            UseKind::Copy => "copied",
-            UseKind::CreateVolume => "used to create a volume",
-        }
-    }
-}
-
-/// A use of a shared snapshot found in a record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Use {
-    pub kind: UseKind,
-    /// The account that owns the snapshot, when the record (or its envelope) tells.
-    pub owner: Option<String>,
-    pub snapshot_id: Option<String>,
-    /// The account that used it (`userIdentity.accountId`); `None` when the record does not
-    /// say (an export that dropped `userIdentity`): the event exists only for a use by
-    /// another account, so it is still a finding.
-    pub user: Option<String>,
-}
 
 /// Evaluates one record. Returns `None` unless it is a successful `SharedSnapshotCopyInitiated`
 /// or `SharedSnapshotVolumeCreated` from EC2 by an account that is neither the owner nor in

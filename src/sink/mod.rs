@@ -18,9 +18,12 @@ use crate::finding::Finding;
 use crate::org::Organization;
 
 pub mod dedup;
+pub mod ledger;
+pub mod message;
 pub mod org;
 pub mod sns;
-pub use dedup::{Dedup, DynamoLedger, Ledger, MemoryLedger};
+pub use dedup::Dedup;
+pub use ledger::{DynamoLedger, Ledger, MemoryLedger};
 pub use org::Org;
 pub use sns::{SnsSink, BATCH_ENTRIES};
 
