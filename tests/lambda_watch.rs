@@ -221,6 +221,52 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
         "{stderr}"
     );
 
+    // An S3 Batch Operations job whose second task names a missing object: the invocation
+    // succeeds and answers each task, the first Succeeded (its findings on SNS), the second
+    // PermanentFailure with the reason, for the job's completion report.
+    let mixed = Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch-with-a-missing-object.json");
+    let mut event: Value =
+        serde_json::from_str(&read("events/s3-batch-operations-2.0.json")).unwrap();
+    let mut gone = event["tasks"][0].clone();
+    gone["taskId"] = json!("bWlzc2luZwo");
+    gone["s3Key"] = json!("AWSLogs/123456789012/CloudTrail/none.json.gz");
+    event["tasks"].as_array_mut().unwrap().push(gone);
+    std::fs::write(&mixed, event.to_string()).unwrap();
+    let out = invoke(port, &mixed);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let response: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<(&str, &str)> = response["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["taskId"].as_str().unwrap(),
+                r["resultCode"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("dGFza2lkZ29lc2hlcmUK", "Succeeded"),
+            ("bWlzc2luZwo", "PermanentFailure")
+        ],
+        "{response}"
+    );
+    assert!(
+        response["results"][1]["resultString"]
+            .as_str()
+            .unwrap()
+            .contains("NoSuchKey"),
+        "{response}"
+    );
+    assert_eq!(support::moto::receive(&c, &topic, 6).await.len(), 6);
+
     // Logs are JSON with the request id, one summary line and one metrics line per invocation.
     let log = read(&watch.log);
     let lines: Vec<Value> = log
@@ -231,7 +277,7 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
         .iter()
         .filter(|v| v["fields"]["message"] == "invocation summary")
         .collect();
-    assert_eq!(summaries.len(), EXPECTED.len() + 1, "{log}");
+    assert_eq!(summaries.len(), EXPECTED.len() + 2, "{log}");
     assert!(
         summaries.iter().all(|s| s["span"]["requestId"].is_string()),
         "{log}"
@@ -240,5 +286,5 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
         .iter()
         .filter(|v| v["_aws"]["CloudWatchMetrics"].is_array())
         .count();
-    assert_eq!(metrics, EXPECTED.len() + 1, "{log}");
+    assert_eq!(metrics, EXPECTED.len() + 2, "{log}");
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 
 use super::inputs::Input;
 use super::layout::{self, Filters};
@@ -91,7 +91,8 @@ impl<T: ObjectStore> Scanner<T> {
     /// Every object under `prefix` that the filters let through. One task lists (depth-first,
     /// in key order) while up to `concurrency` objects are fetched and read; their findings
     /// are published in key order, so the output does not depend on which finished first.
-    /// Memory holds the objects in flight and their findings, not the listing.
+    /// Memory holds the objects in flight and the findings of at most `4 * concurrency`
+    /// objects waiting for their turn, not the listing.
     async fn prefix(&mut self, bucket: &str, prefix: &str, manifest: Option<&mut Box<dyn Write>>) {
         let Some(store) = self.pipeline.store() else {
             return;
@@ -146,9 +147,16 @@ impl<T: ObjectStore> Scanner<T> {
                         .await
                 }
                 None => {
+                    // `concurrency` reads at once (the permits), but a window four times as
+                    // wide for the order: one slow object at the head does not hold the
+                    // others back, their findings wait for it in memory instead.
+                    let permits = &Semaphore::new(self.concurrency);
                     objects
-                        .map(|object| async move { pipeline.object_findings(&object).await })
-                        .buffered(self.concurrency)
+                        .map(|object| async move {
+                            let _permit = permits.acquire().await;
+                            pipeline.object_findings(&object).await
+                        })
+                        .buffered(4 * self.concurrency)
                         .then(|(findings, mut tally)| async {
                             tally.add(pipeline.publish(findings).await);
                             tally
