@@ -85,15 +85,7 @@ pub fn dynamodb_from(sdk: &SdkConfig, settings: &ClientSettings) -> aws_sdk_dyna
     if let Some(name) = &settings.retry_partition {
         config.set_retry_partition(Some(RetryPartition::new(format!("{name}-dynamodb"))));
     }
-    let config = config
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(timeouts.connect)
-                .operation_attempt_timeout(timeouts.publish_attempt)
-                .operation_timeout(timeouts.publish)
-                .build(),
-        )
-        .build();
+    let config = config.timeout_config(bounded(timeouts)).build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
@@ -111,15 +103,7 @@ pub fn organizations_from(
     if let Some(name) = &settings.retry_partition {
         config.set_retry_partition(Some(RetryPartition::new(format!("{name}-organizations"))));
     }
-    let config = config
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(timeouts.connect)
-                .operation_attempt_timeout(timeouts.publish_attempt)
-                .operation_timeout(timeouts.publish)
-                .build(),
-        )
-        .build();
+    let config = config.timeout_config(bounded(timeouts)).build();
     aws_sdk_organizations::Client::from_conf(config)
 }
 
@@ -162,15 +146,7 @@ pub fn clients_from(
     if let Some(name) = &settings.retry_partition {
         sns.set_retry_partition(Some(RetryPartition::new(format!("{name}-sns"))));
     }
-    let sns = sns
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(timeouts.connect)
-                .operation_attempt_timeout(timeouts.publish_attempt)
-                .operation_timeout(timeouts.publish)
-                .build(),
-        )
-        .build();
+    let sns = sns.timeout_config(bounded(timeouts)).build();
     (
         aws_sdk_s3::Client::from_conf(s3.build()),
         aws_sdk_sns::Client::from_conf(sns),
@@ -192,4 +168,14 @@ where
         };
     }
     crate::one_line(e)
+}
+
+/// The timeouts of a call on the path to a published finding (SNS, the idempotency store,
+/// Organizations): bounded per attempt and as a whole, so that none can hang an invocation.
+fn bounded(timeouts: Timeouts) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(timeouts.connect)
+        .operation_attempt_timeout(timeouts.publish_attempt)
+        .operation_timeout(timeouts.publish)
+        .build()
 }
