@@ -267,22 +267,17 @@ pub struct LogFile {
 /// without one is identified by its whole content (serde_json writes object keys sorted, so the
 /// same record gives the same bytes however it was formatted or wrapped).
 pub fn finding_id(record: &Record<'_>, target: &Target) -> String {
-    let mut name = match record.event_id {
-        Some(id) => format!("eventID:{id}").into_bytes(),
-        None => {
-            let mut bytes = b"record:".to_vec();
-            bytes.extend_from_slice(&serde_json::to_vec(record.raw).unwrap_or_default());
-            bytes
-        }
-    };
-    name.push(b'\n');
-    name.extend_from_slice(target.user_id().as_bytes());
-    Uuid::new_v5(&ID_NAMESPACE, &name).to_string()
+    id_under(&ID_NAMESPACE, record, target.user_id())
 }
 
 /// UUIDv5, under the use rule's namespace, of the record's identity (as in [`finding_id`]) and
 /// the account that used the snapshot.
 pub fn used_finding_id(record: &Record<'_>, user: &str) -> String {
+    id_under(&USED_ID_NAMESPACE, record, user)
+}
+
+/// UUIDv5 under `namespace` of the record's identity and `account`.
+fn id_under(namespace: &Uuid, record: &Record<'_>, account: &str) -> String {
     let mut name = match record.event_id {
         Some(id) => format!("eventID:{id}").into_bytes(),
         None => {
@@ -292,8 +287,8 @@ pub fn used_finding_id(record: &Record<'_>, user: &str) -> String {
         }
     };
     name.push(b'\n');
-    name.extend_from_slice(user.as_bytes());
-    Uuid::new_v5(&USED_ID_NAMESPACE, &name).to_string()
+    name.extend_from_slice(account.as_bytes());
+    Uuid::new_v5(namespace, &name).to_string()
 }
 
 /// `s` bounded to [`MAX_FIELD_BYTES`], cut at a character boundary, with a mark when cut.
