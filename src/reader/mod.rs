@@ -30,8 +30,11 @@ pub use report::{
 };
 use splitter::{Splitter, Step};
 
-/// Decompressed bytes read at a time.
+/// Decompressed bytes read at a time, once an input has shown it is large.
 const READ_SIZE: usize = 256 * 1024;
+/// The first read's size: the buffer doubles from here up to [`READ_SIZE`], so that the many
+/// small files of a bucket scan each cost a buffer of about their size, not of `2 * READ_SIZE`.
+const FIRST_READ: usize = 16 * 1024;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// What the rule needs besides the records.
@@ -89,7 +92,7 @@ fn scan_decoded<R: Read>(
         prefilter: Prefilter::default(),
     };
     let mut sp = Splitter::new();
-    let mut buf = vec![0u8; 2 * READ_SIZE];
+    let mut buf = vec![0u8; FIRST_READ];
     let mut filled = 0;
     let mut eof = false;
 
@@ -175,8 +178,9 @@ fn scan_decoded<R: Read>(
                 buf.copy_within(keep..filled, 0);
                 filled -= keep;
                 sp.discard(keep);
-                if buf.len() - filled < READ_SIZE {
-                    buf.resize(filled + READ_SIZE, 0);
+                let read_size = buf.len().clamp(FIRST_READ, READ_SIZE);
+                if buf.len() - filled < read_size {
+                    buf.resize(filled + read_size, 0);
                 } else if buf.len() > 8 * READ_SIZE && filled < READ_SIZE {
                     // A large record passed; give the memory back.
                     buf.truncate(2 * READ_SIZE);
