@@ -50,17 +50,18 @@ scan:
 	$(CARGO) run --release -- scan events/
 
 ## The S3 benchmark's settings (issue 12): 2,000 small log files, 30 ms added to each request.
-## Two moto servers behind the proxy: one moto process serves about 300 GetObject/s on a 2-core
-## machine, so that with one the floor of any client (--floor: curl, 64 requests at a time) is
-## 7.0 s against 11.5 s for `aws s3 cp`, and the benchmark would measure moto, not the scan.
+## Two moto servers behind the proxy: one moto process serves a few hundred GetObject/s on a
+## 2-core machine, and with one the benchmark would measure moto, not the clients.
 S3_BENCH = $(PYTHON) bench/s3_bench.py --latency-ms 30 --backends 2 --repeat 3 --floor
+## The binary and the benchmark's latency proxy (examples/latency_proxy.rs).
+BENCH_BUILD = $(CARGO) build --release --locked --bins --example latency_proxy
 
 ## The benchmarks: scan of large generated CloudTrail files against gzip -dc and the Python
 ## baseline (with shares, and without any), then the EventBridge path under criterion, then
 ## `scan s3://` against `aws s3 cp --recursive` of 2,000 small log files through a proxy
 ## adding 30 ms per request in front of the moto server.
 bench: bench-s3-deps
-	$(CARGO) build --release --locked
+	$(BENCH_BUILD)
 	$(PYTHON) bench/bench.py --sizes 100,200,1000 --shares 10 --python
 	$(PYTHON) bench/bench.py --sizes 200 --shares 0 --python
 	$(CARGO) bench --locked --bench eventbridge
@@ -70,11 +71,11 @@ bench: bench-s3-deps
 ## pip). Installed together so that pip picks one botocore both accept; the check is that the
 ## CLI runs, not `pip check` (awscli pins an exact botocore and still works with a newer one).
 bench-s3-deps:
-	@$(PYTHON) -c 'import moto.server, flask, boto3' 2>/dev/null && $(PYTHON) -m awscli --version >/dev/null 2>&1 \
-		|| $(PIP) 'moto[server]' awscli
+	@$(PYTHON) -c 'import moto.server, flask, boto3, waitress' 2>/dev/null && $(PYTHON) -m awscli --version >/dev/null 2>&1 \
+		|| $(PIP) 'moto[server]' awscli waitress
 
 ## Only the S3 benchmark (BENCH_FILES=200 for a quick check).
 BENCH_FILES ?= 2000
 bench-s3: bench-s3-deps
-	$(CARGO) build --release --locked
+	$(BENCH_BUILD)
 	$(S3_BENCH) --files $(BENCH_FILES)

@@ -11,8 +11,8 @@ What it does, all on loopback:
 
   1. starts the moto server (`python3 -m moto.server`) on a free port (--backends K: K of them,
      each with all the objects, for when one moto process is the limit);
-  2. starts a latency-adding TCP proxy (asyncio, in this process) on another port in front of it
-     (round-robin over the K servers);
+  2. starts a latency-adding TCP proxy (examples/latency_proxy.rs) on another port in front of
+     it (round-robin over the K servers);
   3. generates --files gzip CloudTrail log files with the organization trail's key layout
      (AWSLogs/o-exampleorg1/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_
      YYYYMMDDTHHMMZ_RANDOM.json.gz, several accounts, regions and days), each with 20-100 real
@@ -44,7 +44,6 @@ fail too), 1 otherwise.
 """
 
 import argparse
-import asyncio
 import gzip
 import json
 import os
@@ -58,7 +57,6 @@ import string
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -72,6 +70,7 @@ CORPUS_CANDIDATES = [
 # Where `cargo build --release` puts it (CARGO_TARGET_DIR, as cargo reads it, else target/).
 BINARY = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"),
                       "release/snapshot-share-detector")
+PROXY = os.path.join(os.path.dirname(BINARY), "examples/latency_proxy")
 TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"
 
 BUCKET = "bench-org-trail"
@@ -98,7 +97,6 @@ ENV = {
 
 # Upper bounds, so that nothing here runs forever.
 READY_TIMEOUT = 60  # seconds for moto to accept connections
-PROXY_BACKLOG = 128
 
 
 def log(msg):
@@ -106,198 +104,46 @@ def log(msg):
 
 
 # ---------------------------------------------------------------------------------------------
-# The latency-adding proxy
-#
-# Each accepted connection gets its own connection to a moto server. The proxy holds the first
-# chunk of each request for --latency-ms before forwarding it (and whatever else the client
-# sends meanwhile): the first bytes the client sends after the previous response began to come
-# back, and the first bytes of the connection. Later chunks of the same request (the rest of a
-# large header, a body) go straight through, and connections stay open across requests for as
-# long as both ends want them.
-#
-# Why not parse request boundaries (Content-Length, chunked bodies): the two clients measured
-# here (botocore's urllib3 and the Rust SDK's hyper) never pipeline, they send a request and
-# wait for its response before the next one on the same connection, so "first bytes after a
-# response" is exactly "a new request", with no HTTP parser to get wrong. The one case it
-# miscounts is `Expect: 100-continue` (an upload's body after the interim response is delayed
-# again), and the benchmark uploads directly to moto, never through the proxy. Each connection
-# has its own timer, so concurrent requests are delayed side by side as on a real network.
-# Connection set-up is not delayed (the real TCP and TLS handshakes cost one or two round trips
-# per new connection, which S3 clients avoid by reusing connections).
-#
-# moto's server (werkzeug's) answers every request with `Connection: close`, so in this set-up
-# each request in fact comes on a new connection (the proxy closes the client's side when moto
-# closes its own) and is delayed once, as the first bytes of its connection; the per-request
-# rule above is what keeps the delay right in front of a server that keeps connections alive.
-#
-# asyncio protocols and timers rather than streams and a task per direction: on a 2-core
-# machine the proxy shares the CPU with moto and the client measured, so it must cost little
-# per request. With --backends K, connections go round-robin to K moto servers holding the same
-# objects (one moto process serves about 300 GetObject/s on this project's 2-core machine,
-# which would otherwise be the limit measured, whatever the client).
+# The latency-adding proxy: examples/latency_proxy.rs (what it delays, and why it is not Python,
+# is said there). Built by `make bench-s3` with the release binary.
 # ---------------------------------------------------------------------------------------------
 
 
-class _UpstreamSide(asyncio.Protocol):
-    """The connection to moto: its bytes go back to the client."""
-
-    def __init__(self, conn):
-        self.conn = conn
-
-    def data_received(self, data):
-        self.conn.response(data)
-
-    def connection_lost(self, exc):
-        self.conn.close()
-
-    def pause_writing(self):
-        if not self.conn.closed:
-            self.conn.transport.pause_reading()
-
-    def resume_writing(self):
-        if not self.conn.closed:
-            self.conn.transport.resume_reading()
-
-
-class _ClientSide(asyncio.Protocol):
-    """One client connection and its connection to moto."""
-
-    def __init__(self, proxy):
-        self.proxy = proxy
-        self.transport = None
-        self.upstream = None
-        self.pending = []
-        self.new_request = True
-        self.held = False
-        self.closed = False
-
-    def connection_made(self, transport):
-        self.transport = transport
-        proxy = self.proxy
-        proxy.connections += 1
-        proxy.open.add(self)
-        port = proxy.upstream_ports[proxy.connections % len(proxy.upstream_ports)]
-        loop = asyncio.get_running_loop()
-        connecting = loop.create_task(
-            loop.create_connection(lambda: _UpstreamSide(self), "127.0.0.1", port))
-        connecting.add_done_callback(self._connected)
-
-    def _connected(self, task):
-        if task.cancelled() or task.exception() is not None:
-            self.close()
-            return
-        upstream, _ = task.result()
-        if self.closed:
-            upstream.close()
-            return
-        self.upstream = upstream
-        self._flush()
-
-    def data_received(self, data):
-        self.pending.append(data)
-        if self.new_request:
-            self.new_request = False
-            self.held = True
-            self.proxy.requests += 1
-            asyncio.get_running_loop().call_later(self.proxy.latency_s, self._release)
-        else:
-            self._flush()
-
-    def _release(self):
-        self.held = False
-        self._flush()
-
-    def _flush(self):
-        if self.upstream is not None and not self.held and self.pending and not self.closed:
-            self.upstream.write(b"".join(self.pending))
-            self.pending.clear()
-
-    def response(self, data):
-        self.new_request = True
-        if not self.closed:
-            self.transport.write(data)
-
-    def pause_writing(self):
-        if self.upstream is not None and not self.closed:
-            self.upstream.pause_reading()
-
-    def resume_writing(self):
-        if self.upstream is not None and not self.closed:
-            self.upstream.resume_reading()
-
-    def connection_lost(self, exc):
-        self.close()
-
-    def close(self):
-        """Either side closing ends the connection: no half-open connections to track. Bytes
-        already written still go out (transport.close flushes)."""
-        if self.closed:
-            return
-        self.closed = True
-        self.proxy.open.discard(self)
-        self.transport.close()
-        if self.upstream is not None:
-            self.upstream.close()
-
-
 class LatencyProxy:
-    def __init__(self, upstream_ports, latency_s, lifetime_s):
+    def __init__(self, upstream_ports, latency_ms, binary):
         self.upstream_ports = list(upstream_ports)
-        self.latency_s = latency_s
-        self.lifetime_s = lifetime_s
+        self.latency_ms = latency_ms
+        self.binary = binary
+        self.proc = None
         self.port = None
-        self.requests = 0
-        self.connections = 0
-        self.open = set()
-        self._loop = None
-        self._thread = None
-        self._ready = threading.Event()
-        self._error = None
-
-    def _run(self):
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            server = loop.run_until_complete(loop.create_server(
-                lambda: _ClientSide(self), "127.0.0.1", 0, backlog=PROXY_BACKLOG))
-        except Exception as e:  # reported to the caller by start()
-            self._error = e
-            self._ready.set()
-            loop.close()
-            return
-        self.port = server.sockets[0].getsockname()[1]
-        # The proxy stops by itself after its lifetime, whatever happens to the benchmark.
-        loop.call_later(self.lifetime_s, loop.stop)
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            server.close()
-            for conn in list(self.open):
-                conn.close()
-            loop.run_until_complete(asyncio.sleep(0))
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for t in pending:
-                t.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.close()
 
     def start(self):
-        self._thread = threading.Thread(target=self._run, name="latency-proxy", daemon=True)
-        self._thread.start()
-        self._ready.wait(10)
-        if self._error or self.port is None:
-            raise SystemExit("the proxy did not start: %s" % self._error)
+        if not os.access(self.binary, os.X_OK):
+            raise SystemExit("no proxy at %s: cargo build --release --examples (or --proxy PATH)" % self.binary)
+        self.proc = subprocess.Popen(
+            guarded([self.binary, "%g" % self.latency_ms, *map(str, self.upstream_ports)]),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().split()
+        if len(line) != 2 or line[0] != "listening":
+            stop_process(self.proc)
+            raise SystemExit("the proxy did not start (it said %r)" % " ".join(line))
+        self.port = int(line[1])
         return self
 
+    @property
+    def requests(self):
+        """Requests delayed so far (the proxy answers each line on its stdin with the count)."""
+        self.proc.stdin.write("\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
     def stop(self):
-        if self._thread and self._thread.is_alive() and self._loop:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.stdin.close()  # its end of stdin stops it
             try:
-                self._loop.call_soon_threadsafe(self._loop.stop)
-            except RuntimeError:  # the loop already closed (lifetime over)
-                pass
-            self._thread.join(10)
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                stop_process(self.proc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,10 +167,17 @@ def guarded(cmd):
     return [SETPRIV, "--pdeathsig", "TERM", "--", *cmd] if SETPRIV else list(cmd)
 
 
-def start_moto(port, log_path):
+MOTO_S3 = os.path.join(ROOT, "bench/moto_s3.py")
+
+
+def start_moto(port, log_path, plain):
+    """moto's S3 on port: bench/moto_s3.py (moto's S3 application served by waitress, without
+    moto.server's per-request service dispatch, access log and thread), or with plain
+    `python3 -m moto.server`."""
     log_file = open(log_path, "wb")
+    server = ["-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)] if plain else [MOTO_S3, str(port)]
     proc = subprocess.Popen(
-        guarded([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]),
+        guarded([sys.executable, *server]),
         stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=dict(os.environ, **ENV))
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
@@ -460,8 +313,38 @@ def aws_cli():
     raise SystemExit("no AWS CLI: pip install awscli")
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used so far (Linux /proc), 0 when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """Where the CPU went while one command ran: the command itself (from GNU time), the moto
+    servers and the proxy. On a 2-core machine the three share 2 CPU-seconds per second, so
+    this tells a slow client from a busy emulator."""
+
+    def __init__(self, motos, proxy):
+        self.motos = motos
+        self.proxy_pid = proxy.proc.pid
+
+    def __enter__(self):
+        self.moto0 = sum(cpu_seconds(m.pid) for m in self.motos)
+        self.proxy0 = cpu_seconds(self.proxy_pid)
+        return self
+
+    def __exit__(self, *exc):
+        self.moto = sum(cpu_seconds(m.pid) for m in self.motos) - self.moto0
+        self.proxy = cpu_seconds(self.proxy_pid) - self.proxy0
+
+
 def run(cmd, env, workdir, timeout):
-    """Runs cmd under GNU time; returns (seconds, peak RSS in KiB, stdout path, stderr text).
+    """Runs cmd under GNU time; returns (seconds, peak RSS in KiB, stdout path, stderr text,
+    CPU seconds of the command).
     GNU time reports the RSS of the command alone, as bench.py does (a child forked from this
     process would count this process' pages in its peak). The command runs in its own process
     group, killed whole on a timeout or an interruption; and (guarded) it gets SIGTERM when GNU
@@ -470,7 +353,7 @@ def run(cmd, env, workdir, timeout):
     time_path = os.path.join(workdir, "time")
     with open(out_path, "wb") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(guarded([TIME, "-o", time_path, "-f", "%M", *guarded(cmd)]),
+        proc = subprocess.Popen(guarded([TIME, "-o", time_path, "-f", "%M %U %S", *guarded(cmd)]),
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE, env=env,
                                 start_new_session=True)
         try:
@@ -486,8 +369,8 @@ def run(cmd, env, workdir, timeout):
     if proc.returncode != 0:
         raise SystemExit("%s failed (status %d): %s" % (" ".join(cmd), proc.returncode, stderr[-2000:]))
     with open(time_path) as f:
-        rss = int(f.read().strip().splitlines()[-1])
-    return elapsed, rss, out_path, stderr
+        rss, user, system = f.read().strip().splitlines()[-1].split()
+    return elapsed, int(rss), out_path, stderr, float(user) + float(system)
 
 
 FLOOR_PARALLEL = 64
@@ -540,11 +423,15 @@ def main():
     ap.add_argument("--latency-ms", type=float, default=30.0, help="delay added to each request (default 30)")
     ap.add_argument("--shares", type=int, default=20, help="log files holding a planted share (default 20)")
     ap.add_argument("--bin", default=BINARY, help="the snapshot-share-detector binary (default %(default)s)")
+    ap.add_argument("--proxy", default=PROXY, help="the latency proxy (default %(default)s)")
     ap.add_argument("--concurrency", type=int,
                     help="pass --concurrency N to `scan s3://` (when the binary has the option; "
                          "default: the binary's own default)")
     ap.add_argument("--backends", type=int, default=1,
                     help="moto servers behind the proxy, round-robin, each with all the objects (default 1)")
+    ap.add_argument("--plain-moto", action="store_true",
+                    help="serve with `python3 -m moto.server` instead of bench/moto_s3.py (moto's S3 "
+                         "application served by waitress)")
     ap.add_argument("--floor", action="store_true",
                     help="also time curl --parallel GETs of the objects through the proxy")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each command; the best is reported")
@@ -571,9 +458,8 @@ def main():
         moto_ports = []
         for i in range(args.backends):
             moto_ports.append(free_port())
-            motos.append(start_moto(moto_ports[-1], os.path.join(workdir, "moto-%d.log" % i)))
-        proxy = LatencyProxy(moto_ports, args.latency_ms / 1000.0,
-                             lifetime_s=args.timeout * (3 * args.repeat + 1)).start()
+            motos.append(start_moto(moto_ports[-1], os.path.join(workdir, "moto-%d.log" % i), args.plain_moto))
+        proxy = LatencyProxy(moto_ports, args.latency_ms, os.path.abspath(args.proxy)).start()
         proxy_url = "http://127.0.0.1:%d" % proxy.port
 
         t0 = time.perf_counter()
@@ -620,24 +506,28 @@ def main():
         for attempt in range(args.repeat):
             shutil.rmtree(download, ignore_errors=True)
             before = proxy.requests
-            results["cp"].append(run(cp_cmd, env, workdir, args.timeout)[:2])
+            with CpuMeter(motos, proxy) as meter:
+                t, rss, _, _, cpu = run(cp_cmd, env, workdir, args.timeout)
+            results["cp"].append((t, rss, (cpu, meter.moto, meter.proxy)))
             requests["cp"] = proxy.requests - before
             got = count_files(download)
             if got != args.files:
                 raise SystemExit("aws s3 cp downloaded %d files, expected %d" % (got, args.files))
 
-            t, rss, out, _ = run([binary, "scan", "--quiet", download], env, workdir, args.timeout)
+            t, rss, out, _, _ = run([binary, "scan", "--quiet", download], env, workdir, args.timeout)
             dir_ids = finding_ids(out)
             results["scan_dir"].append((t, rss))
 
             before = proxy.requests
-            t, rss, out, err = run([binary, "scan", *scan_opts, source], scan_env, workdir, args.timeout)
+            with CpuMeter(motos, proxy) as meter:
+                t, rss, out, err, cpu = run([binary, "scan", *scan_opts, source], scan_env, workdir,
+                                            args.timeout)
             requests["scan_s3"] = proxy.requests - before
             s3_ids = finding_ids(out)
             summary = re.search(r"scanned (\d+) inputs", err)
             if not summary or int(summary.group(1)) != args.files:
                 raise SystemExit("scan s3:// did not read the %d objects: %s" % (args.files, err.strip()[-500:]))
-            results["scan_s3"].append((t, rss))
+            results["scan_s3"].append((t, rss, (cpu, meter.moto, meter.proxy)))
             log("run %d: cp %.2f s, scan DIR %.2f s, scan s3:// %.2f s; scan's summary: %s"
                 % (attempt + 1, results["cp"][-1][0], results["scan_dir"][-1][0], t,
                    err.strip().splitlines()[-1] if err.strip() else "-"))
@@ -654,17 +544,18 @@ def main():
 
         floor = curl_floor(proxy_url, keys, workdir, args.timeout) if args.floor else None
 
-        t_cp, rss_cp = min(results["cp"])
+        t_cp, rss_cp, cpu_cp = min(results["cp"])
         t_dir = min(results["scan_dir"])[0]
-        t_s3 = min(results["scan_s3"])[0]
+        t_s3, _, cpu_s3 = min(results["scan_s3"])
         rss_s3 = max(r[1] for r in results["scan_s3"])
         ratio = t_cp / t_s3
 
         print("# %s, %s, %d cores, %s" % (time.strftime("%Y-%m-%d"), platform.machine(), os.cpu_count(),
                                            platform.platform()))
-        print("# %d moto server(s) behind a loopback proxy adding %g ms per request; %s (default 10 "
+        print("# %d %s server(s) behind a loopback proxy adding %g ms per request; %s (default 10 "
               "concurrent requests); scan = %s, %s; best of %d; requests through the proxy: cp %d, "
-              "scan s3:// %d" % (args.backends, args.latency_ms, cli_version.split(" ")[0], binary,
+              "scan s3:// %d" % (args.backends, "`python3 -m moto.server`" if args.plain_moto else "bench/moto_s3.py",
+                                 args.latency_ms, cli_version.split(" ")[0], binary,
                                  concurrency_note, args.repeat, requests["cp"], requests["scan_s3"]))
         header = ("| files | total bytes (gzip / JSON) | records | latency | `aws s3 cp` | cp + `scan DIR` "
                   "| `scan s3://` | cp / scan s3:// | findings | scan s3:// peak RSS | aws s3 cp peak RSS |")
@@ -674,6 +565,10 @@ def main():
               % (args.files, total_bytes / 1e6, raw_bytes / 1e6, records, args.latency_ms, t_cp, t_cp + t_dir,
                  t_s3, ratio, len(s3_ids), "same as scan DIR, = planted" if ok else "MISMATCH",
                  rss_s3 / 1024, rss_cp / 1024))
+        for name, t, (client, moto, proxy_cpu) in (("aws s3 cp", t_cp, cpu_cp), ("scan s3://", t_s3, cpu_s3)):
+            print("# CPU seconds during the best %s (%.2f s, so %.2f CPU-seconds on %d cores): the client "
+                  "%.2f, moto %.2f, the proxy %.2f" % (name, t, t * os.cpu_count(), os.cpu_count(), client,
+                                                      moto, proxy_cpu))
         if floor is not None:
             print("# floor: curl --parallel-max %d, GetObject of the %d objects through the proxy: %.2f s "
                   "(cp / floor %.2fx)" % (FLOOR_PARALLEL, args.files, floor, t_cp / floor))
