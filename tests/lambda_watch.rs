@@ -1,7 +1,8 @@
 //! The real thing: the binary inside a Lambda runtime. `cargo lambda watch` (the Lambda
 //! runtime emulator) runs the function with its environment pointed at moto; every file in
 //! `events/` is invoked with `cargo lambda invoke`, and the response and the SNS messages that
-//! arrived are checked.
+//! arrived are checked. The function reaches moto through the fault proxy, which throttles one
+//! object for the S3 Batch Operations job at the end.
 
 mod support;
 
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{json, Value};
+use support::proxy::{Fault, Kind, Proxy};
 
 /// The bucket and key the S3 samples in `events/` name.
 const BUCKET: &str = "snapshot-share-detector-demo";
@@ -129,7 +131,12 @@ fn invoke(port: u16, data_file: &Path) -> Output {
         .unwrap()
 }
 
-#[tokio::test]
+/// The key of the object the fault proxy throttles: a copy of the log file, so that only the
+/// throttling can fail its task.
+const THROTTLED: &str = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/08/01/throttled.json.gz";
+
+// Multi-threaded: the fault proxy's tasks run while the test waits for `cargo lambda invoke`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
     let moto = support::moto::moto();
     require_cargo_lambda();
@@ -137,20 +144,29 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
     let topic = support::moto::topic(&c, false).await;
     c.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     let log = std::fs::read(LOG).unwrap();
-    c.s3.put_object()
-        .bucket(BUCKET)
-        .key(KEY)
-        .body(ByteStream::from(log))
-        .send()
-        .await
-        .unwrap();
+    for key in [KEY, THROTTLED] {
+        c.s3.put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .body(ByteStream::from(log.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let proxy = Proxy::start(moto.endpoint.trim_start_matches("http://")).await;
+    proxy.inject(
+        Kind::GetObject,
+        Some("throttled.json.gz"),
+        Fault::S3Error(503, "SlowDown"),
+        None,
+    );
 
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let watch = start_watch(port, &moto.endpoint, &topic.arn);
+    let watch = start_watch(port, &proxy.endpoint, &topic.arn);
 
     let mut files: Vec<String> = std::fs::read_dir("events")
         .unwrap()
@@ -221,9 +237,11 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
         "{stderr}"
     );
 
-    // An S3 Batch Operations job whose second task names a missing object: the invocation
-    // succeeds and answers each task, the first Succeeded (its findings on SNS), the second
-    // PermanentFailure with the reason, for the job's completion report.
+    // An S3 Batch Operations job whose second task names a missing object and whose third is
+    // throttled on every attempt: the invocation succeeds and answers each task, the first
+    // Succeeded (its findings on SNS), the second PermanentFailure and the third
+    // TemporaryFailure (Batch Operations retries those), each with its reason for the job's
+    // completion report.
     let mixed = Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch-with-a-missing-object.json");
     let mut event: Value =
         serde_json::from_str(&read("events/s3-batch-operations-2.0.json")).unwrap();
@@ -231,6 +249,10 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
     gone["taskId"] = json!("bWlzc2luZwo");
     gone["s3Key"] = json!("AWSLogs/123456789012/CloudTrail/none.json.gz");
     event["tasks"].as_array_mut().unwrap().push(gone);
+    let mut throttled = event["tasks"][0].clone();
+    throttled["taskId"] = json!("dGhyb3R0bGVk");
+    throttled["s3Key"] = json!(THROTTLED);
+    event["tasks"].as_array_mut().unwrap().push(throttled);
     std::fs::write(&mixed, event.to_string()).unwrap();
     let out = invoke(port, &mixed);
     assert!(
@@ -254,7 +276,8 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
         codes,
         [
             ("dGFza2lkZ29lc2hlcmUK", "Succeeded"),
-            ("bWlzc2luZwo", "PermanentFailure")
+            ("bWlzc2luZwo", "PermanentFailure"),
+            ("dGhyb3R0bGVk", "TemporaryFailure")
         ],
         "{response}"
     );
@@ -265,6 +288,13 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
             .contains("NoSuchKey"),
         "{response}"
     );
+    let throttled = response["results"][2]["resultString"].as_str().unwrap();
+    assert!(
+        throttled.contains("SlowDown") && throttled.contains("throttled.json.gz"),
+        "{response}"
+    );
+    // The SDK's standard retry (3 attempts) ran inside the function before it answered.
+    assert_eq!(proxy.gets("throttled.json.gz"), 3);
     assert_eq!(support::moto::receive(&c, &topic, 6).await.len(), 6);
 
     // Logs are JSON with the request id, one summary line and one metrics line per invocation.
