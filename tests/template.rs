@@ -1383,6 +1383,26 @@ fn a_function_deployed_with_cargo_lambda_gets_a_role_of_its_own() {
             "<CargoLambdaRole.Arn>"
         );
     }
+
+    // With the de-duplication table and `ORGANIZATION_ACCOUNTS=auto`, the separate function may
+    // do what the stack's does with them: the same statements, and only then.
+    let params = [
+        ("CargoLambdaFunctionName", "snapshot-share-detector"),
+        ("DeduplicateFindings", "true"),
+        ("OrganizationAccounts", "auto"),
+    ];
+    let stack = Stack::new(&t, &params);
+    let separate = stack.role_statements("CargoLambdaRole");
+    let stacks = stack.role_statements("DetectorRole");
+    for action in ["dynamodb:PutItem", "organizations:ListAccounts"] {
+        let statements = with_action(&separate, action);
+        assert_eq!(statements.len(), 1, "{action}");
+        assert_eq!(statements, with_action(&stacks, action), "{action}");
+    }
+    assert_eq!(
+        with_action(&separate, "dynamodb:PutItem")[0]["Resource"],
+        "<DedupTable.Arn>"
+    );
 }
 
 /// The README's shell blocks.
