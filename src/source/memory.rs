@@ -69,17 +69,21 @@ impl ObjectStore for MemoryStore {
         if let Some(&failure) = lock(&self.failures).get(&name) {
             return Err(error(failure, &format!("GetObject failed: {failure:?}")));
         }
+        let mut opened = object.clone();
         let mut body = lock(&self.objects).get(&name).cloned();
         if body.is_none() {
-            // The other spelling of the key, as the S3 adapter tries it.
+            // The other spelling of the key, as the S3 adapter tries it; like the adapter, the
+            // object opened is named by the key that was found.
             if let Some(alt) = &object.alt_key {
                 body = lock(&self.objects)
                     .get(&(object.bucket.clone(), alt.clone()))
                     .cloned();
+                if body.is_some() {
+                    opened.key = alt.clone();
+                }
             }
         }
         let body = body.ok_or_else(|| error(Failure::NotFound, "GetObject failed: NoSuchKey"))?;
-        let mut opened = object.clone();
         opened.size = Some(body.len() as u64);
         opened.alt_key = None;
         Ok(Opened {
@@ -125,5 +129,34 @@ impl ObjectStore for MemoryStore {
             }
         }
         Ok(listing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    /// As the S3 adapter does: the other spelling of a key is tried when the first is missing,
+    /// and the object opened is named by the key that was found.
+    #[tokio::test]
+    async fn the_other_spelling_is_tried_and_named() {
+        let store = MemoryStore::new();
+        store.put("trail", "AWSLogs/a b.json", b"{}".to_vec());
+        let mut object = ObjectRef::new("trail", "AWSLogs/a+b.json");
+        object.alt_key = Some("AWSLogs/a b.json".to_owned());
+
+        let mut opened = store.open(&object).await.unwrap();
+        assert_eq!(opened.object.key, "AWSLogs/a b.json");
+        assert_eq!(opened.object.alt_key, None);
+        let mut body = String::new();
+        opened.body.read_to_string(&mut body).unwrap();
+        assert_eq!(body, "{}");
+
+        object.alt_key = Some("AWSLogs/neither.json".to_owned());
+        let error = store.open(&object).await.err().unwrap();
+        assert_eq!(error.failure, Failure::NotFound);
+        assert_eq!(error.object, "s3://trail/AWSLogs/a+b.json");
     }
 }
