@@ -156,6 +156,68 @@ fn the_chat_notification_follows_the_custom_schema() {
     assert_eq!(v["email"], email_text(&f));
 }
 
+/// The README's fenced block of `lang` that follows the first line containing `after`.
+fn readme_block(after: &str, lang: &str) -> String {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let start = readme
+        .find(after)
+        .unwrap_or_else(|| panic!("README: {after}"));
+    let fence = format!("```{lang}\n");
+    let body = start + readme[start..].find(&fence).unwrap() + fence.len();
+    let end = body + readme[body..].find("\n```").unwrap();
+    readme[body..end].to_owned()
+}
+
+/// Whether the README's abbreviated JSON says only what `actual` holds: "…" in a string stands
+/// for any text, an array ending in "…" for the rest of its items; objects have the same keys.
+fn abbreviates(readme: &Value, actual: &Value) -> bool {
+    match (readme, actual) {
+        (Value::String(r), Value::String(a)) if r.contains('…') => {
+            let mut rest = a.as_str();
+            r.split('…').all(|piece| match rest.find(piece) {
+                Some(at) => {
+                    rest = &rest[at + piece.len()..];
+                    true
+                }
+                None => false,
+            })
+        }
+        (Value::Array(r), Value::Array(a)) => match r.split_last() {
+            Some((Value::String(last), head)) if last == "…" => {
+                a.len() > head.len() && head.iter().zip(a).all(|(r, a)| abbreviates(r, a))
+            }
+            _ => r.len() == a.len() && r.iter().zip(a).all(|(r, a)| abbreviates(r, a)),
+        },
+        (Value::Object(r), Value::Object(a)) => {
+            r.len() == a.len()
+                && r.iter()
+                    .all(|(k, v)| a.get(k).is_some_and(|a| abbreviates(v, a)))
+        }
+        _ => readme == actual,
+    }
+}
+
+/// The README shows what the code writes for `events/eventbridge-used-copy.json`: the e-mail
+/// text whole, and the chat card abbreviated but otherwise exact.
+#[test]
+fn the_readme_examples_are_what_the_code_writes() {
+    let f = used();
+    let email = readme_block("### What each subscriber receives", "text");
+    assert_eq!(email, email_text(&f).trim_end());
+
+    let card: Value =
+        serde_json::from_str(&readme_block("With `NOTIFICATION_FORMAT=chatbot`", "json")).unwrap();
+    let actual = chatbot_message(&f);
+    assert!(
+        abbreviates(&card, &actual),
+        "the README's card:\n{card:#}\nthe code's:\n{actual:#}"
+    );
+    // The comparison is not vacuous: a changed value is caught.
+    let mut changed = actual.clone();
+    changed["metadata"]["threadId"] = Value::from("snap-other");
+    assert!(!abbreviates(&card, &changed));
+}
+
 /// An HTTP endpoint on loopback that answers 200 and hands over each request body.
 fn http_endpoint() -> (String, mpsc::Receiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
