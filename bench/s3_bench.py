@@ -9,11 +9,12 @@ latency to every HTTP request.
 
 What it does, all on loopback:
 
-  1. starts the moto server (`python3 -m moto.server`) on a free port (--backends K: K of them,
-     each with all the objects, for when one moto process is the limit);
+  1. starts moto's S3 (bench/moto_s3.py; `python3 -m moto.server` with --plain-moto) on a free
+     port (--backends K: K of them, each with all the objects, for when one moto process is the
+     limit); s3_servers.py;
   2. starts a latency-adding TCP proxy (examples/latency_proxy.rs) on another port in front of
-     it (round-robin over the K servers);
-  3. generates --files gzip CloudTrail log files with the organization trail's key layout
+     it (round-robin over the K servers); s3_servers.py;
+  3. (s3_files.py) generates --files gzip CloudTrail log files with the organization trail's key layout
      (AWSLogs/o-exampleorg1/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_
      YYYYMMDDTHHMMZ_RANDOM.json.gz, several accounts, regions and days), each with 20-100 real
      records of the corpus (each copy with its own eventID) and --shares files holding a copy of
@@ -25,7 +26,7 @@ What it does, all on loopback:
        - that copy followed by `scan DIR` (the whole "download first" workflow: the two times
          added, each measured on its own);
        - `scan s3://BUCKET/AWSLogs/` (with --concurrency N when the binary has that option);
-     with peak RSS from GNU time;
+     with peak RSS from GNU time, and the CPU-seconds of the command, moto and the proxy;
   5. checks that `scan s3://` prints the same finding ids as `scan DIR` on the downloaded files,
      and as many as were planted; prints a markdown table row;
   6. with --floor, also times `curl --parallel` GETs of the same objects through the proxy (64
@@ -34,7 +35,7 @@ What it does, all on loopback:
 
 Usage:
 
-    make bench-s3                                   # installs moto[server] and awscli, builds
+    make bench-s3                                   # installs moto[server], awscli, waitress; builds
     python3 bench/s3_bench.py --files 200           # a quick check
     python3 bench/s3_bench.py --bin /path/to/snapshot-share-detector --concurrency 32
     python3 bench/s3_bench.py --backends 2 --floor  # when one moto process is the bottleneck
@@ -44,257 +45,30 @@ fail too), 1 otherwise.
 """
 
 import argparse
-import gzip
 import json
 import os
 import platform
-import random
 import re
 import shutil
 import signal
-import socket
-import string
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+
+from s3_files import BUCKET, PREFIX, generate, upload
+from s3_servers import ENV, LatencyProxy, free_port, guarded, start_moto, stop_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CORPUS_CANDIDATES = [
-    os.path.join(ROOT, "tests/fixtures/corpus/all-corpus-records.Records.json.gz"),
-    os.path.join(ROOT, "../shared/corpus/assembled/all-corpus-records.Records.json.gz"),
-]
 # Where `cargo build --release` puts it (CARGO_TARGET_DIR, as cargo reads it, else target/).
 BINARY = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"),
                       "release/snapshot-share-detector")
 PROXY = os.path.join(os.path.dirname(BINARY), "examples/latency_proxy")
 TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"
 
-BUCKET = "bench-org-trail"
-PREFIX = "AWSLogs/"
-ORG = "o-exampleorg1"
-ACCOUNTS = ["111122223333", "210987654321", "345678901234", "456789012345", "567890123456",
-            "678901234567"]
-REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"]
-FIRST_DAY = datetime(2026, 1, 1, tzinfo=timezone.utc)
-DAYS = 90
-# The corpus' real share: the Stratus Red Team detonation of aws.exfiltration.ec2-share-ebs-
-# snapshot (Apache-2.0), account 756680937392 adding createVolumePermission for 098797384747.
-SHARE_EVENT_ID = "6897ff63-d738-445c-9e86-43e5b1f8e12f"
-SHARE_OWNER = "756680937392"
-PLACEHOLDER = "@@EVENTID@@"
-
-ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
-
-# Upper bounds, so that nothing here runs forever.
-READY_TIMEOUT = 60  # seconds for moto to accept connections
-
 
 def log(msg):
     print("s3_bench: " + msg, file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# The latency-adding proxy: examples/latency_proxy.rs (what it delays, and why it is not Python,
-# is said there). Built by `make bench-s3` with the release binary.
-# ---------------------------------------------------------------------------------------------
-
-
-class LatencyProxy:
-    def __init__(self, upstream_ports, latency_ms, binary):
-        self.upstream_ports = list(upstream_ports)
-        self.latency_ms = latency_ms
-        self.binary = binary
-        self.proc = None
-        self.port = None
-
-    def start(self):
-        if not os.access(self.binary, os.X_OK):
-            raise SystemExit("no proxy at %s: cargo build --release --examples (or --proxy PATH)" % self.binary)
-        self.proc = subprocess.Popen(
-            guarded([self.binary, "%g" % self.latency_ms, *map(str, self.upstream_ports)]),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline().split()
-        if len(line) != 2 or line[0] != "listening":
-            stop_process(self.proc)
-            raise SystemExit("the proxy did not start (it said %r)" % " ".join(line))
-        self.port = int(line[1])
-        return self
-
-    @property
-    def requests(self):
-        """Requests delayed so far (the proxy answers each line on its stdin with the count)."""
-        self.proc.stdin.write("\n")
-        self.proc.stdin.flush()
-        return int(self.proc.stdout.readline())
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.stdin.close()  # its end of stdin stops it
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                stop_process(self.proc)
-
-
-# ---------------------------------------------------------------------------------------------
-# moto
-# ---------------------------------------------------------------------------------------------
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-SETPRIV = shutil.which("setpriv")
-
-
-def guarded(cmd):
-    """cmd, made to get SIGTERM when its parent dies, even by SIGKILL (util-linux setpriv:
-    prctl PR_SET_PDEATHSIG, then exec), so that no server or client is left behind. Without
-    setpriv, cmd as it is (the normal exits and signals still stop everything)."""
-    return [SETPRIV, "--pdeathsig", "TERM", "--", *cmd] if SETPRIV else list(cmd)
-
-
-MOTO_S3 = os.path.join(ROOT, "bench/moto_s3.py")
-
-
-def start_moto(port, log_path, plain):
-    """moto's S3 on port: bench/moto_s3.py (moto's S3 application served by waitress, without
-    moto.server's per-request service dispatch, access log and thread), or with plain
-    `python3 -m moto.server`."""
-    log_file = open(log_path, "wb")
-    server = ["-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)] if plain else [MOTO_S3, str(port)]
-    proc = subprocess.Popen(
-        guarded([sys.executable, *server]),
-        stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=dict(os.environ, **ENV))
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("moto server exited (status %s); see %s" % (proc.returncode, log_path))
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    stop_process(proc)
-    raise SystemExit("moto server did not accept connections in %d s" % READY_TIMEOUT)
-
-
-def stop_process(proc):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
-
-
-# ---------------------------------------------------------------------------------------------
-# The log files
-# ---------------------------------------------------------------------------------------------
-
-
-def corpus_path():
-    for path in CORPUS_CANDIDATES:
-        if os.path.exists(path):
-            return path
-    raise SystemExit("corpus not found; looked at: " + ", ".join(CORPUS_CANDIDATES))
-
-
-def corpus_records():
-    """(the corpus records that are no finding, serialized with a placeholder eventID; the
-    Stratus share record). ModifySnapshotAttribute calls and uses of a shared snapshot
-    (SharedSnapshot*, the detector's second kind of finding) are left out of the filler."""
-    with gzip.open(corpus_path(), "rt") as f:
-        records = json.load(f)["Records"]
-    base, share = [], None
-    for r in records:
-        if r.get("eventName") == "ModifySnapshotAttribute":
-            if r.get("eventID") == SHARE_EVENT_ID:
-                share = r
-            continue
-        if str(r.get("eventName", "")).startswith("SharedSnapshot"):
-            continue
-        r = dict(r)
-        r["eventID"] = PLACEHOLDER
-        base.append(json.dumps(r, separators=(",", ":")))
-    if share is None:
-        raise SystemExit("the share record %s is not in the corpus" % SHARE_EVENT_ID)
-    return base, share
-
-
-def planted_share(share, account, region, when, event_id):
-    """The Stratus share, moved to the log file's account, region and time, with its own
-    eventID. Its target, 098797384747, is none of the benchmark's accounts: a finding each."""
-    text = json.dumps(share, separators=(",", ":")).replace(SHARE_OWNER, account)
-    r = json.loads(text)
-    r["eventID"] = event_id
-    r["awsRegion"] = region
-    r["eventTime"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return json.dumps(r, separators=(",", ":"))
-
-
-def generate(n_files, n_shares, seed):
-    """[(key, gzip bytes)], total uncompressed bytes, total records, planted eventIDs."""
-    rng = random.Random(seed)
-    base, share = corpus_records()
-    share_files = set(rng.sample(range(n_files), min(n_shares, n_files)))
-    objects, planted = [], []
-    raw_bytes = records = 0
-    for i in range(n_files):
-        account = rng.choice(ACCOUNTS)
-        region = rng.choice(REGIONS)
-        when = FIRST_DAY + timedelta(days=rng.randrange(DAYS), minutes=5 * rng.randrange(288))
-        suffix = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(16))
-        key = "%s%s/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_%s.json.gz" % (
-            PREFIX, ORG, account, region, when.strftime("%Y/%m/%d"), account, region,
-            when.strftime("%Y%m%dT%H%MZ"), suffix)
-        count = rng.randint(20, 100)
-        texts = [rng.choice(base).replace(PLACEHOLDER, str(uuid.UUID(int=rng.getrandbits(128), version=4)))
-                 for _ in range(count)]
-        if i in share_files:
-            event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-            planted.append(event_id)
-            texts.insert(rng.randrange(count + 1), planted_share(share, account, region,
-                                                                 when - timedelta(minutes=3), event_id))
-        data = ('{"Records":[' + ",".join(texts) + "]}").encode()
-        raw_bytes += len(data)
-        records += len(texts)
-        objects.append((key, gzip.compress(data, compresslevel=6, mtime=0)))
-    return objects, raw_bytes, records, planted
-
-
-def upload(moto_url, objects):
-    import boto3  # comes with moto
-
-    s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
-    s3.create_bucket(Bucket=BUCKET)
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda o: s3.put_object(Bucket=BUCKET, Key=o[0], Body=o[1]), objects))
-    # Listing once also registers the continuation tokens in this moto server: moto keeps them in
-    # memory (an md5 of the page's last key, so the same on every server for the same pages),
-    # and with --backends the second page of a client's listing may go to another server. Both
-    # clients ask for pages of 1000 keys, as this does.
-    pages = s3.get_paginator("list_objects_v2").paginate(
-        Bucket=BUCKET, Prefix=PREFIX, PaginationConfig={"PageSize": 1000})
-    listed = sum(page.get("KeyCount", 0) for page in pages)
-    if listed != len(objects):
-        raise SystemExit("moto lists %d objects, %d were uploaded" % (listed, len(objects)))
 
 
 # ---------------------------------------------------------------------------------------------
