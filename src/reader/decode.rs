@@ -1,5 +1,6 @@
 //! From the source's bytes to JSON text: gzip detected by its magic bytes (any number of
-//! members) and inflated on a second thread, so that inflating and splitting overlap.
+//! members) and, past its first chunk, inflated on a second thread, so that inflating and
+//! splitting overlap.
 
 use std::io::{self, BufReader, Cursor, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};

@@ -51,9 +51,9 @@ pub struct ScanOptions<'a> {
 /// Reads `input` to the end (or to the first fatal error), calling `emit` with each finding as
 /// soon as its record is decoded.
 ///
-/// Gzip input is inflated on a second thread (`decode::read_ahead`) while this one splits and
-/// evaluates: the two halves of the work overlap, and a scan takes about as long as inflating
-/// alone.
+/// Gzip input larger than one chunk is inflated on a second thread (`decode::read_ahead`)
+/// while this one splits and evaluates: the two halves of the work overlap, and a scan takes
+/// about as long as inflating alone. A small input is inflated here.
 pub fn scan<R: Read + Send>(
     input: R,
     opts: &ScanOptions<'_>,
