@@ -36,10 +36,11 @@ pub struct ClientSettings {
 }
 
 /// How long the clients wait. Retries are the SDK's standard mode (3 attempts, exponential
-/// backoff with jitter), the same in production and in the fault tests.
+/// backoff with jitter), the same in production and in the fault tests; only S3 may use the
+/// adaptive mode instead ([`ClientSettings::retry_attempts`], which `scan` sets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
-    /// To open a connection (both clients).
+    /// To open a connection (every client).
     pub connect: Duration,
     /// One `PublishBatch` attempt: publishing is small and must not hang an invocation.
     pub publish_attempt: Duration,
@@ -57,12 +58,6 @@ impl Default for Timeouts {
     }
 }
 
-/// The S3 and SNS clients. No network call happens here: credentials, region and endpoints
-/// resolve on first use, so a cold start costs no round trip.
-pub async fn clients(settings: &ClientSettings) -> (aws_sdk_s3::Client, aws_sdk_sns::Client) {
-    clients_from(&sdk_config(settings).await, settings)
-}
-
 /// The SDK's configuration from the environment, with our endpoint if one is set: what the
 /// `*_from` functions build clients from.
 pub async fn sdk_config(settings: &ClientSettings) -> SdkConfig {
@@ -73,20 +68,40 @@ pub async fn sdk_config(settings: &ClientSettings) -> SdkConfig {
     loader.load().await
 }
 
+/// A client of `$krate` on the path to a published finding, built from an SDK configuration
+/// with our endpoint, retry partition and [`bounded`] timeouts. One helper for every such
+/// client: the SDK gives each service its own builder type, with the same methods.
+macro_rules! bounded_client {
+    ($krate:ident, $sdk:expr, $settings:expr, $service:literal, $region:expr) => {{
+        let settings: &ClientSettings = $settings;
+        let mut config = $krate::config::Builder::from($sdk);
+        if let Some(url) = &settings.endpoint_url {
+            config.set_endpoint_url(Some(url.clone()));
+        }
+        if let Some(region) = $region {
+            config.set_region(Some(aws_config::Region::new(region.clone())));
+        }
+        if let Some(name) = &settings.retry_partition {
+            config.set_retry_partition(Some(RetryPartition::new(format!(
+                "{name}-{}",
+                $service
+            ))));
+        }
+        let config = config.timeout_config(bounded(settings.timeouts)).build();
+        $krate::Client::from_conf(config)
+    }};
+}
+
+/// The findings topic's client, signing for the topic's region. Publishing is small and must
+/// not hang an invocation: each attempt and the whole call are bounded.
+pub fn sns_from(sdk: &SdkConfig, settings: &ClientSettings) -> aws_sdk_sns::Client {
+    bounded_client!(aws_sdk_sns, sdk, settings, "sns", settings.sns_region.as_ref())
+}
+
 /// The idempotency store's client (`DEDUP_TABLE`). Each finding costs a call or two on the
-/// path to SNS, so its calls are bounded like a publish: the same connect, attempt and
-/// whole-call timeouts, and the SDK's standard retries.
+/// path to SNS, so its calls are bounded like a publish.
 pub fn dynamodb_from(sdk: &SdkConfig, settings: &ClientSettings) -> aws_sdk_dynamodb::Client {
-    let timeouts = settings.timeouts;
-    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
-    if let Some(url) = &settings.endpoint_url {
-        config.set_endpoint_url(Some(url.clone()));
-    }
-    if let Some(name) = &settings.retry_partition {
-        config.set_retry_partition(Some(RetryPartition::new(format!("{name}-dynamodb"))));
-    }
-    let config = config.timeout_config(bounded(timeouts)).build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    bounded_client!(aws_sdk_dynamodb, sdk, settings, "dynamodb", None::<&String>)
 }
 
 /// The Organizations client (`ORGANIZATION_ACCOUNTS=auto`), bounded like the others; the SDK
@@ -95,30 +110,18 @@ pub fn organizations_from(
     sdk: &SdkConfig,
     settings: &ClientSettings,
 ) -> aws_sdk_organizations::Client {
-    let timeouts = settings.timeouts;
-    let mut config = aws_sdk_organizations::config::Builder::from(sdk);
-    if let Some(url) = &settings.endpoint_url {
-        config.set_endpoint_url(Some(url.clone()));
-    }
-    if let Some(name) = &settings.retry_partition {
-        config.set_retry_partition(Some(RetryPartition::new(format!("{name}-organizations"))));
-    }
-    let config = config.timeout_config(bounded(timeouts)).build();
-    aws_sdk_organizations::Client::from_conf(config)
+    bounded_client!(aws_sdk_organizations, sdk, settings, "organizations", None::<&String>)
 }
 
-/// The clients built from an SDK configuration (credentials, region, endpoint) with our
-/// timeouts, retries and region rules: what [`clients`] does after reading the environment,
-/// and what tests call with an emulator's configuration.
-pub fn clients_from(
-    sdk: &SdkConfig,
-    settings: &ClientSettings,
-) -> (aws_sdk_s3::Client, aws_sdk_sns::Client) {
-    let timeouts = settings.timeouts;
+/// The S3 client that reads log files: a connect timeout only (an object may take long to
+/// stream), path-style URLs for emulators, the trail bucket's region, and with
+/// [`ClientSettings::retry_attempts`] the SDK's adaptive retries (a back-fill meets S3's
+/// throttling).
+pub fn s3_from(sdk: &SdkConfig, settings: &ClientSettings) -> aws_sdk_s3::Client {
     let mut s3 = aws_sdk_s3::config::Builder::from(sdk);
     s3.set_timeout_config(Some(
         TimeoutConfig::builder()
-            .connect_timeout(timeouts.connect)
+            .connect_timeout(settings.timeouts.connect)
             .build(),
     ));
     if let Some(url) = &settings.endpoint_url {
@@ -134,23 +137,16 @@ pub fn clients_from(
     if let Some(attempts) = settings.retry_attempts {
         s3.set_retry_config(Some(RetryConfig::adaptive().with_max_attempts(attempts)));
     }
-    // Publishing is small and must not hang an invocation: bound each attempt and the whole
-    // call (retries included).
-    let mut sns = aws_sdk_sns::config::Builder::from(sdk);
-    if let Some(url) = &settings.endpoint_url {
-        sns.set_endpoint_url(Some(url.clone()));
-    }
-    if let Some(region) = &settings.sns_region {
-        sns.set_region(Some(aws_config::Region::new(region.clone())));
-    }
-    if let Some(name) = &settings.retry_partition {
-        sns.set_retry_partition(Some(RetryPartition::new(format!("{name}-sns"))));
-    }
-    let sns = sns.timeout_config(bounded(timeouts)).build();
-    (
-        aws_sdk_s3::Client::from_conf(s3.build()),
-        aws_sdk_sns::Client::from_conf(sns),
-    )
+    aws_sdk_s3::Client::from_conf(s3.build())
+}
+
+/// The S3 and SNS clients built from an SDK configuration (credentials, region, endpoint) with
+/// our timeouts, retries and region rules.
+pub fn clients_from(
+    sdk: &SdkConfig,
+    settings: &ClientSettings,
+) -> (aws_sdk_s3::Client, aws_sdk_sns::Client) {
+    (s3_from(sdk, settings), sns_from(sdk, settings))
 }
 
 /// An SDK error as one line: the service's code and message, or the chain of causes of a

@@ -1,15 +1,10 @@
 //! Configuration from the environment, the same for the Lambda function and the CLI.
 
-use std::sync::Arc;
-
-use aws_config::SdkConfig;
-
 use crate::aws::ClientSettings;
-use crate::org::Organization;
 use crate::reader::Limits;
 use crate::rule::TrustedAccounts;
 use crate::sink::sns::NotificationFormat;
-use crate::sink::{DynamoLedger, Output, SnsSink, Topic};
+pub use crate::sink::{OrganizationAccounts, Outputs};
 
 /// The rule's and the reader's settings, shared by every task.
 #[derive(Debug, Clone, Default)]
@@ -21,8 +16,10 @@ pub struct Settings {
 /// Everything the environment sets. See the README's configuration table.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `FINDINGS_TOPIC_ARN`: where findings go; without it, stdout.
-    pub topic_arn: Option<String>,
+    /// Where findings go (`FINDINGS_TOPIC_ARN`; without it, stdout), and the layers in front:
+    /// `NOTIFICATION_FORMAT`, `DEDUP_TABLE`, `ORGANIZATION_ACCOUNTS`,
+    /// `SUPPRESS_ORGANIZATION_SHARES`. `sink::build` wires them.
+    pub outputs: Outputs,
     /// `TRUSTED_ACCOUNT_IDS`, `MAX_OBJECT_BYTES`, `MAX_RECORD_BYTES`.
     pub settings: Settings,
     /// `MAX_CONCURRENT_OBJECTS`: S3 objects (SQS messages) processed at once.
@@ -32,23 +29,6 @@ pub struct Config {
     pub clients: ClientSettings,
     /// `METRICS_NAMESPACE`: the CloudWatch namespace of the function's metrics.
     pub metrics_namespace: String,
-    /// `NOTIFICATION_FORMAT`: `json` (default) or `chatbot`, how SNS messages are written for
-    /// HTTP(S) subscribers (e-mail always gets text, queues and functions always JSON).
-    pub notification_format: NotificationFormat,
-    /// `DEDUP_TABLE`: the DynamoDB table that keeps a finding from being published twice.
-    pub dedup_table: Option<String>,
-    /// `ORGANIZATION_ACCOUNTS`: the organization's accounts, a list or `auto`.
-    pub organization: Option<OrganizationAccounts>,
-    /// `SUPPRESS_ORGANIZATION_SHARES`: leave out shares with an account of the organization.
-    pub suppress_organization_shares: bool,
-}
-
-/// Where the organization's accounts come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OrganizationAccounts {
-    List(Vec<String>),
-    /// `organizations:ListAccounts`, cached.
-    Auto,
 }
 
 /// A variable with a value we cannot use.
@@ -138,10 +118,7 @@ impl Config {
                     .filter(|id| !id.is_empty())
                     .map(str::to_owned)
                     .collect();
-                if let Some(bad) = ids
-                    .iter()
-                    .find(|id| id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
-                {
+                if let Some(bad) = ids.iter().find(|id| !crate::text::is_account_id(id)) {
                     return Err(ConfigError {
                         name: "ORGANIZATION_ACCOUNTS",
                         problem: format!(
@@ -163,8 +140,13 @@ impl Config {
             });
         }
         Ok(Config {
-            topic_arn,
-            notification_format,
+            outputs: Outputs {
+                topic_arn,
+                notification_format,
+                dedup_table: value("DEDUP_TABLE"),
+                organization,
+                suppress_organization_shares,
+            },
             settings: Settings {
                 trusted: TrustedAccounts::parse(&value("TRUSTED_ACCOUNT_IDS").unwrap_or_default()),
                 limits,
@@ -178,38 +160,7 @@ impl Config {
             },
             metrics_namespace: value("METRICS_NAMESPACE")
                 .unwrap_or_else(|| "SnapshotShareDetector".to_owned()),
-            dedup_table: value("DEDUP_TABLE"),
-            organization,
-            suppress_organization_shares,
         })
-    }
-}
-
-impl Config {
-    /// The sink this configuration asks for: the topic (through the idempotency store when
-    /// `DEDUP_TABLE` is set) if `sns` is given, stdout too with `echo`, and the organization's
-    /// view of each target. Builds its clients from `sdk`; no network call happens here.
-    pub fn output(&self, sdk: &SdkConfig, sns: Option<aws_sdk_sns::Client>, echo: bool) -> Output {
-        let topic = match (sns, &self.topic_arn) {
-            (Some(client), Some(arn)) => {
-                let ledger = self.dedup_table.as_ref().map(|table| {
-                    DynamoLedger::new(crate::aws::dynamodb_from(sdk, &self.clients), table)
-                });
-                let sns = SnsSink::new(client, arn.clone()).with_format(self.notification_format);
-                Some(Topic::new(sns, ledger))
-            }
-            _ => None,
-        };
-        let organization = self.organization.as_ref().map(|o| {
-            Arc::new(match o {
-                OrganizationAccounts::List(ids) => Organization::list(ids.iter().cloned()),
-                OrganizationAccounts::Auto => Organization::auto(
-                    crate::aws::organizations_from(sdk, &self.clients),
-                    crate::org::REFRESH,
-                ),
-            })
-        });
-        Output::new(topic, echo).with_organization(organization, self.suppress_organization_shares)
     }
 }
 
@@ -264,18 +215,18 @@ mod tests {
     #[test]
     fn defaults() {
         let c = config(&[]).unwrap();
-        assert_eq!(c.topic_arn, None);
+        assert_eq!(c.outputs.topic_arn, None);
         assert!(c.settings.trusted.is_empty());
         assert_eq!(c.settings.limits, Limits::default());
         assert_eq!(c.concurrency, 4);
         assert!(!c.clients.s3_force_path_style);
         assert_eq!(c.clients.sns_region, None);
-        assert_eq!(c.notification_format, NotificationFormat::Json);
+        assert_eq!(c.outputs.notification_format, NotificationFormat::Json);
         let chat = config(&[("NOTIFICATION_FORMAT", " Chatbot ")]).unwrap();
-        assert_eq!(chat.notification_format, NotificationFormat::Chatbot);
-        assert_eq!(c.dedup_table, None);
-        assert_eq!(c.organization, None);
-        assert!(!c.suppress_organization_shares);
+        assert_eq!(chat.outputs.notification_format, NotificationFormat::Chatbot);
+        assert_eq!(c.outputs.dedup_table, None);
+        assert_eq!(c.outputs.organization, None);
+        assert!(!c.outputs.suppress_organization_shares);
     }
 
     #[test]
@@ -286,17 +237,17 @@ mod tests {
             ("SUPPRESS_ORGANIZATION_SHARES", "true"),
         ])
         .unwrap();
-        assert_eq!(c.dedup_table.as_deref(), Some("stack-DedupTable-ABC"));
+        assert_eq!(c.outputs.dedup_table.as_deref(), Some("stack-DedupTable-ABC"));
         assert_eq!(
-            c.organization,
+            c.outputs.organization,
             Some(OrganizationAccounts::List(vec![
                 "111122223333".to_owned(),
                 "444455556666".to_owned()
             ]))
         );
-        assert!(c.suppress_organization_shares);
+        assert!(c.outputs.suppress_organization_shares);
         let auto = config(&[("ORGANIZATION_ACCOUNTS", "AUTO")]).unwrap();
-        assert_eq!(auto.organization, Some(OrganizationAccounts::Auto));
+        assert_eq!(auto.outputs.organization, Some(OrganizationAccounts::Auto));
         let alone = config(&[("SUPPRESS_ORGANIZATION_SHARES", "true")]).unwrap_err();
         assert_eq!(alone.name, "SUPPRESS_ORGANIZATION_SHARES");
     }
@@ -317,7 +268,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            c.topic_arn.as_deref(),
+            c.outputs.topic_arn.as_deref(),
             Some("arn:aws:sns:us-east-1:111122223333:findings")
         );
         assert!(c.settings.trusted.contains("111122223333"));

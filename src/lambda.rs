@@ -170,17 +170,14 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         tracing::warn!("TRUSTED_ACCOUNT_IDS entry {odd:?} is not a 12-digit account id");
     }
     let sdk = crate::aws::sdk_config(&config.clients).await;
-    let (s3, sns) = crate::aws::clients_from(&sdk, &config.clients);
-    if config.topic_arn.is_none() {
+    if config.outputs.topic_arn.is_none() {
         tracing::warn!("FINDINGS_TOPIC_ARN is not set: findings go to stdout (the function's log)");
-    } else if config.dedup_table.is_none() {
+    } else if config.outputs.dedup_table.is_none() {
         tracing::info!("DEDUP_TABLE is not set: each path publishes what it finds");
     }
-    let pipeline = Pipeline::new(
-        config.output(&sdk, Some(sns), false),
-        Some(S3Store::new(s3)),
-        config.settings.clone(),
-    );
+    let sink = crate::sink::build(&config.outputs, Some(&sdk), &config.clients, true, false);
+    let s3 = crate::aws::s3_from(&sdk, &config.clients);
+    let pipeline = Pipeline::new(sink, Some(S3Store::new(s3)), config.settings.clone());
     let handler = Handler::new(pipeline, config.concurrency);
     let handler = &handler;
     let namespace = config.metrics_namespace.as_str();

@@ -15,12 +15,14 @@
 //!   to evaluate, objects to read. A new trigger is a new arm there.
 //! - [`source`] gives an object's bytes behind the [`source::ObjectStore`] trait (S3, memory).
 //! - [`reader`] turns bytes (gzip or not) into records, one at a time, in flat memory.
-//! - [`rule`] is the detection: [`rule::detect`] from one record to its findings, and the
-//!   byte-level prefilter that decides which records are worth parsing. A new rule goes there.
+//! - [`rule`] is the detection: a registry of rules ([`rule::RULES`]), each a module that
+//!   describes itself, [`rule::detect`] from one record to its findings, and the byte-level
+//!   prefilter that decides which records are worth parsing. A new rule is a new module there.
 //! - [`finding`] is the schema and the deterministic id; [`sink`] publishes (SNS, stdout)
-//!   behind the [`sink::Sink`] trait. A new output is a new sink; so are the steps in front
-//!   of one: [`sink::Dedup`] (one alert per finding, whatever the path, with an idempotency
-//!   store) and [`sink::Org`] (organization membership of the target, from [`org`]).
+//!   behind the object-safe [`sink::Sink`] trait, composed by [`sink::build`] from a list of
+//!   outputs behind the layers that cover them all: [`sink::Dedup`] (one alert per finding,
+//!   whatever the path, with an idempotency store) and [`sink::Org`] (organization membership
+//!   of the target, from [`org`]). A new output is a new module there.
 //! - [`pipeline`] joins a store to a sink and counts what happened in a [`tally::Tally`];
 //!   [`lambda`] and [`cli`] are the two ways in, [`config`] and [`aws`] set them up, and
 //!   [`metrics`] reports each invocation.
@@ -41,6 +43,9 @@ pub mod s3_batch;
 pub mod sink;
 pub mod source;
 pub mod tally;
+#[cfg(test)]
+mod testing;
+pub mod text;
 pub mod trigger;
 
 /// An error and its chain of causes in one line, each cause once (the SDK and `io::Error`

@@ -61,7 +61,13 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
         let Some(view) = Record::new(record) else {
             return tally;
         };
-        let findings = rule::detect(&view, envelope_account, &self.settings.trusted, None);
+        let detected =
+            rule::evaluate_record(&view, envelope_account, &self.settings.trusted, None);
+        for problem in detected.problems {
+            tally.input_errors += 1;
+            tally.error(format!("record {}: {problem}", view.event_id.unwrap_or("without an eventID")));
+        }
+        let findings = detected.findings;
         tally.findings = findings.len() as u64;
         if !findings.is_empty() {
             self.deliver(findings, &mut tally).await;

@@ -376,8 +376,8 @@ fn user_agent_is_clipped(f: &Finding) -> Result<(), String> {
 }
 
 fn is_the_good_share(f: &Finding) -> Result<(), String> {
-    if f.snapshot_id.as_deref() != Some("snap-041993b54a9b3af6f") {
-        return Err(format!("snapshot {:?}", f.snapshot_id));
+    if f.resource.id.as_deref() != Some("snap-041993b54a9b3af6f") {
+        return Err(format!("snapshot {:?}", f.resource.id));
     }
     Ok(())
 }

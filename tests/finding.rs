@@ -3,7 +3,9 @@
 
 use serde_json::json;
 use snapshot_share_detector::cloudtrail::Record;
-use snapshot_share_detector::finding::{Finding, MAX_FIELD_BYTES, RULE_ID};
+use snapshot_share_detector::finding::{Finding, MAX_FIELD_BYTES};
+
+const RULE_ID: &str = snapshot_share_detector::rule::share::IDENTITY.id;
 use snapshot_share_detector::rule::{self, TrustedAccounts};
 
 fn share_record() -> serde_json::Value {

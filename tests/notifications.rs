@@ -15,7 +15,7 @@ use snapshot_share_detector::rule::{self, TrustedAccounts};
 use snapshot_share_detector::sink::sns::{
     batch_entry_as, chatbot_message, email_text, message, subject, NotificationFormat,
 };
-use snapshot_share_detector::sink::{Sink, SnsSink};
+use snapshot_share_detector::sink::{message, Sink, SnsSink};
 use support::moto::{clients, moto, topic, Clients, Topic};
 use support::records::json_file;
 
@@ -121,7 +121,7 @@ fn the_chat_notification_follows_the_custom_schema() {
             .unwrap()
             .iter()
             .all(Value::is_string));
-        assert_eq!(m["metadata"]["threadId"], f.snapshot_id.as_deref().unwrap());
+        assert_eq!(m["metadata"]["threadId"], f.resource.id.as_deref().unwrap());
         assert_eq!(m["metadata"]["eventType"], f.event.action.as_str());
         assert_eq!(
             m["metadata"]["additionalContext"]["rule_id"],
@@ -301,7 +301,7 @@ async fn aws_queues_get_the_finding_exactly_and_chat_endpoints_the_card() {
             let id: Value = serde_json::from_str(text).unwrap();
             let f = by_id(id["finding_id"].as_str().unwrap());
             assert_eq!(text, f.to_json(), "{format:?}");
-            assert_eq!(m["MessageAttributes"]["finding_kind"]["Value"], f.kind());
+            assert_eq!(m["MessageAttributes"]["finding_kind"]["Value"], message::kind(f));
             assert_eq!(m["Subject"], subject(f));
         }
         c.sqs

@@ -9,7 +9,8 @@ mod support;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use snapshot_share_detector::cloudtrail::Record;
-use snapshot_share_detector::rule::{self, Target, TrustedAccounts};
+use snapshot_share_detector::finding::Target;
+use snapshot_share_detector::rule::{self, TrustedAccounts};
 use support::cases::*;
 
 /// A target as the model sees it.
@@ -140,6 +141,7 @@ fn evaluated(
             .map(|t| match t {
                 Target::Public => Want::Public,
                 Target::Account(id) => Want::Account(id),
+                other => panic!("an EBS snapshot share has no {other:?} target"),
             })
             .collect(),
     })

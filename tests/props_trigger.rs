@@ -13,7 +13,6 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{json, Value};
 use snapshot_share_detector::cloudtrail::Record;
-use snapshot_share_detector::finding::Finding;
 use snapshot_share_detector::rule::{self, TrustedAccounts};
 use snapshot_share_detector::trigger::{self, Invocation, Trigger, Work};
 use support::cases::*;
@@ -143,11 +142,10 @@ fn check_invocation(payload: &Value, inv: &Invocation) -> Result<(), TestCaseErr
                 Work::Record { record, account } => {
                     if let Some(view) = Record::new(record) {
                         let trusted = TrustedAccounts::parse(FOREIGN[0]);
-                        if let Some(share) = rule::evaluate(&view, account.as_deref(), &trusted) {
-                            prop_assert!(!share.targets.is_empty());
-                            for t in &share.targets {
-                                let _ = Finding::new(&view, &share, t, None).to_json();
-                            }
+                        let detected =
+                            rule::evaluate_record(&view, account.as_deref(), &trusted, None);
+                        for finding in detected.findings {
+                            prop_assert!(!finding.to_json().is_empty());
                         }
                     }
                 }

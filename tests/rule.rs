@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 use snapshot_share_detector::cloudtrail::{for_each_record, Record};
-use snapshot_share_detector::rule::{evaluate, Target, TrustedAccounts};
+use snapshot_share_detector::finding::Target;
+use snapshot_share_detector::rule::{evaluate, TrustedAccounts};
 
 const OWNER: &str = "756680937392";
 

@@ -38,7 +38,7 @@ async fn aws_a_foreign_share_is_published_with_its_attributes() {
     let m = &got[0];
     assert_eq!(m.finding.user_id, "098797384747");
     assert_eq!(
-        m.finding.snapshot_id.as_deref(),
+        m.finding.resource.id.as_deref(),
         Some("snap-041993b54a9b3af6f")
     );
     assert_eq!(m.raw_message["rule"]["risk_score"], json!(21));

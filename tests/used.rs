@@ -8,10 +8,14 @@ use std::io::Read;
 use flate2::read::GzDecoder;
 use serde_json::{json, Value};
 use snapshot_share_detector::cloudtrail::{for_each_record, Record};
-use snapshot_share_detector::finding::{
-    normalize_time, Finding, RULE_ID, USED_RISK_SCORE, USED_RULE_ID, USED_SEVERITY,
-};
+use snapshot_share_detector::finding::{normalize_time, Finding};
 use snapshot_share_detector::rule::{self, Prefilter, TrustedAccounts};
+use snapshot_share_detector::sink::message;
+
+const RULE_ID: &str = rule::share::IDENTITY.id;
+const USED_RULE_ID: &str = rule::used::IDENTITY.id;
+const USED_SEVERITY: &str = rule::used::IDENTITY.severity;
+const USED_RISK_SCORE: u32 = rule::used::IDENTITY.risk_score;
 
 const OWNER: &str = "111111111111";
 const USER: &str = "999999999999";
@@ -242,8 +246,8 @@ fn the_finding_of_a_use() {
     for key in ["operationType", "attributeType", "public"] {
         assert!(v.get(key).is_none(), "{key}: {v}");
     }
-    assert!(f.is_use() && !f.is_public());
-    assert_eq!(f.kind(), "use");
+    assert!(f.rule.id == USED_RULE_ID && !f.is_public());
+    assert_eq!(message::kind(f), "use");
 
     let (_, volume) = plaso_line();
     let volume = with(volume, "/userIdentity/accountId", json!("210987654321"));
@@ -307,7 +311,7 @@ fn the_corpus_has_exactly_one_use() {
     for (i, raw) in records.iter().enumerate() {
         for_each_record(raw, &mut |record, account| {
             for f in rule::detect(&record, account, &TrustedAccounts::default(), None) {
-                if f.is_use() {
+                if f.rule.id == USED_RULE_ID {
                     uses.push((i, f.user_id.clone()));
                 }
                 let bytes = serde_json::to_vec(raw).unwrap();

@@ -9,7 +9,6 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::pipeline::Pipeline;
-use crate::sink::Output;
 use crate::source::S3Store;
 use crate::tally::Tally;
 
@@ -107,7 +106,7 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
         eprintln!("warning: TRUSTED_ACCOUNT_IDS entry {odd:?} is not a 12-digit account id");
     }
     let inputs = inputs(&args.paths);
-    if args.publish && config.topic_arn.is_none() {
+    if args.publish && config.outputs.topic_arn.is_none() {
         eprintln!("error: --publish needs FINDINGS_TOPIC_ARN");
         return ExitCode::from(2);
     }
@@ -116,21 +115,22 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
     // again, more patiently than a Lambda invocation would.
     let mut config = config;
     config.clients.retry_attempts = Some(10);
-    let needs_sdk = needs_s3 || args.publish || config.organization.is_some();
-    let sdk = match needs_sdk {
+    let sdk = match needs_s3 || config.outputs.need_aws(args.publish) {
         true => Some(crate::aws::sdk_config(&config.clients).await),
         false => None,
     };
-    let (s3, output) = match &sdk {
-        Some(sdk) => {
-            let (s3, sns) = crate::aws::clients_from(sdk, &config.clients);
-            // The back-fill honours the idempotency store (DEDUP_TABLE), so that it does not
-            // alert again on what real time sent.
-            let sns = args.publish.then_some(sns);
-            let s3 = needs_s3.then(|| S3Store::new(s3));
-            (s3, config.output(sdk, sns, true))
-        }
-        None => (None, Output::new(None, true)),
+    // The back-fill honours the idempotency store (DEDUP_TABLE), so that it does not alert
+    // again on what real time sent.
+    let output = crate::sink::build(
+        &config.outputs,
+        sdk.as_ref(),
+        &config.clients,
+        args.publish,
+        true,
+    );
+    let s3 = match (&sdk, needs_s3) {
+        (Some(sdk), true) => Some(S3Store::new(crate::aws::s3_from(sdk, &config.clients))),
+        _ => None,
     };
     let started = Instant::now();
     let scanner = Scanner {

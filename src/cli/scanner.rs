@@ -15,13 +15,13 @@ use super::layout::{self, Filters};
 use super::progress::{show_prefix_progress, show_progress, PrefixProgress};
 use crate::pipeline::Pipeline;
 use crate::reader::Progress;
-use crate::sink::Output;
+use crate::sink::Sink;
 use crate::source::{ObjectRef, ObjectStore, S3Url};
 use crate::tally::Tally;
 
 /// Scans inputs, keeping the totals.
 pub(super) struct Scanner<T> {
-    pub pipeline: Pipeline<Output, T>,
+    pub pipeline: Pipeline<Box<dyn Sink>, T>,
     /// Whether to show a progress line on stderr.
     pub progress: bool,
     /// Objects read at once under a prefix.

@@ -1,94 +1,18 @@
-//! Building a finding from the record it was found in: a share (one per target) or a use of a
-//! shared snapshot, and the rule each reports under.
+//! Building a finding from what a rule detected in a record: the rule's identity, the
+//! detection (resource, owner, target, change, message), and what every finding takes from the
+//! record itself (time, caller, source address, request ids).
 
 use std::net::IpAddr;
 
 use super::*;
 
 impl Finding {
-    /// The finding for one target of `share`, found in `record`. `origin` names the log file
-    /// the record was read from (`s3://bucket/key`, a local path), if any.
-    pub fn new(record: &Record<'_>, share: &Share, target: &Target, origin: Option<&str>) -> Self {
-        let what = match target {
-            Target::Public => "made public".to_owned(),
-            Target::Account(id) => format!("shared with account {}", clip(id)),
-        };
-        let actor = record.user_identity.arn.map(clip);
-        let message = format!(
-            "EBS snapshot {} of account {} was {} by {}",
-            share
-                .snapshot_id
-                .as_deref()
-                .map(clip)
-                .as_deref()
-                .unwrap_or("(unknown id)"),
-            share
-                .owner
-                .as_deref()
-                .map(clip)
-                .as_deref()
-                .unwrap_or("(unknown)"),
-            what,
-            actor.as_deref().unwrap_or("an unknown principal"),
-        );
-        let mut f = Finding::common(
-            record,
-            RuleInfo::share(),
-            finding_id(record, target),
-            message,
-            share.owner.as_deref(),
-            share.snapshot_id.as_deref(),
-            target.user_id(),
-            origin,
-        );
-        f.attribute_type = share.attribute_type.as_deref().map(clip);
-        f.operation_type = Some("add".to_owned());
-        f.public = Some(target.is_public());
-        f
-    }
-
-    /// The finding for a use of a shared snapshot, found in `record`.
-    pub fn used(record: &Record<'_>, found: &Use, origin: Option<&str>) -> Self {
-        let user = found.user.as_deref().unwrap_or("unknown");
-        let message = format!(
-            "EBS snapshot {} of account {} was {} by account {}",
-            found
-                .snapshot_id
-                .as_deref()
-                .map(clip)
-                .as_deref()
-                .unwrap_or("(unknown id)"),
-            found
-                .owner
-                .as_deref()
-                .map(clip)
-                .as_deref()
-                .unwrap_or("(unknown)"),
-            found.kind.verb(),
-            clip(user),
-        );
-        Finding::common(
-            record,
-            RuleInfo::used(),
-            used_finding_id(record, user),
-            message,
-            found.owner.as_deref(),
-            found.snapshot_id.as_deref(),
-            user,
-            origin,
-        )
-    }
-
-    /// What both kinds of finding take from the record.
-    #[allow(clippy::too_many_arguments)]
-    fn common(
+    /// The finding for `detection`, made by the rule `rule` in `record`. `origin` names the
+    /// log file the record was read from (`s3://bucket/key`, a local path), if any.
+    pub fn build(
+        rule: &Identity,
         record: &Record<'_>,
-        rule: RuleInfo,
-        finding_id: String,
-        message: String,
-        owner: Option<&str>,
-        snapshot: Option<&str>,
-        user_id: &str,
+        detection: Detection,
         origin: Option<&str>,
     ) -> Self {
         let identity = &record.user_identity;
@@ -99,11 +23,18 @@ impl Finding {
             },
             None => (None, None),
         };
+        let Detection {
+            resource,
+            owner,
+            target,
+            change,
+            message,
+        } = detection;
         Finding {
-            finding_id,
+            finding_id: finding_id(rule, record, &target),
             timestamp,
             message,
-            rule,
+            rule: RuleInfo::from(rule),
             event: EventInfo {
                 id: record.event_id.map(clip),
                 original_time,
@@ -114,7 +45,7 @@ impl Finding {
             },
             cloud: CloudInfo {
                 provider: "aws".to_owned(),
-                account: owner.map(|id| AccountInfo { id: clip(id) }),
+                account: owner.as_deref().map(|id| AccountInfo { id: clip(id) }),
                 region: record.aws_region.map(clip),
             },
             aws: AwsInfo {
@@ -141,11 +72,14 @@ impl Finding {
             user_agent: record
                 .user_agent
                 .map(|ua| UserAgentInfo { original: clip(ua) }),
-            snapshot_id: snapshot.map(clip),
-            attribute_type: None,
-            operation_type: None,
-            user_id: clip(user_id),
-            public: None,
+            resource: Resource {
+                kind: resource.kind,
+                id: resource.id.as_deref().map(clip),
+            },
+            attribute_type: change.as_ref().and_then(|c| c.attribute.as_deref().map(clip)),
+            operation_type: change.as_ref().map(|c| c.operation.to_owned()),
+            user_id: clip(target.user_id()),
+            public: change.as_ref().map(|_| target.is_public()),
             target: None,
             log: origin.map(|path| LogInfo {
                 file: LogFile {
@@ -155,22 +89,7 @@ impl Finding {
         }
     }
 
-    /// Whether this is a use of a shared snapshot (the second rule), not a share.
-    pub fn is_use(&self) -> bool {
-        self.rule.id == USED_RULE_ID
-    }
-
-    /// `share` or `use`: the kind of finding, for SNS attributes and readers that do not keep
-    /// rule ids in mind.
-    pub fn kind(&self) -> &'static str {
-        if self.is_use() {
-            "use"
-        } else {
-            "share"
-        }
-    }
-
-    /// Whether the share made the snapshot public.
+    /// Whether the finding made its resource public.
     pub fn is_public(&self) -> bool {
         self.public == Some(true)
     }
@@ -182,48 +101,27 @@ impl Finding {
     }
 }
 
-impl RuleInfo {
-    fn share() -> Self {
+impl From<&Identity> for RuleInfo {
+    fn from(rule: &Identity) -> Self {
+        let t = rule.technique;
         RuleInfo {
-            id: RULE_ID.to_owned(),
-            name: RULE_NAME.to_owned(),
-            description: "An EBS snapshot was shared with another AWS account or made public; \
-                          the data on it can be restored there (exfiltration)."
-                .to_owned(),
-            severity: SEVERITY.to_owned(),
-            risk_score: RISK_SCORE,
-            threat: Threat::t1537(),
-        }
-    }
-
-    fn used() -> Self {
-        RuleInfo {
-            id: USED_RULE_ID.to_owned(),
-            name: USED_RULE_NAME.to_owned(),
-            description: "Another AWS account copied an EBS snapshot shared with it, or created \
-                          a volume from it: the data on the snapshot is now in that account \
-                          (exfiltration)."
-                .to_owned(),
-            severity: USED_SEVERITY.to_owned(),
-            risk_score: USED_RISK_SCORE,
-            threat: Threat::t1537(),
-        }
-    }
-}
-
-impl Threat {
-    fn t1537() -> Self {
-        Threat {
-            framework: "MITRE ATT&CK".to_owned(),
-            tactic: ThreatItem {
-                id: "TA0010".to_owned(),
-                name: "Exfiltration".to_owned(),
-                reference: "https://attack.mitre.org/tactics/TA0010/".to_owned(),
-            },
-            technique: ThreatItem {
-                id: "T1537".to_owned(),
-                name: "Transfer Data to Cloud Account".to_owned(),
-                reference: "https://attack.mitre.org/techniques/T1537/".to_owned(),
+            id: rule.id.to_owned(),
+            name: rule.name.to_owned(),
+            description: rule.description.to_owned(),
+            severity: rule.severity.to_owned(),
+            risk_score: rule.risk_score,
+            threat: Threat {
+                framework: "MITRE ATT&CK".to_owned(),
+                tactic: ThreatItem {
+                    id: t.tactic_id.to_owned(),
+                    name: t.tactic_name.to_owned(),
+                    reference: format!("https://attack.mitre.org/tactics/{}/", t.tactic_id),
+                },
+                technique: ThreatItem {
+                    id: t.id.to_owned(),
+                    name: t.name.to_owned(),
+                    reference: format!("https://attack.mitre.org/techniques/{}/", t.id),
+                },
             },
         }
     }

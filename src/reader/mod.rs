@@ -300,12 +300,17 @@ impl Evaluator<'_, '_> {
         }
         report.candidates += 1;
         let mut findings = 0;
-        let problems = cloudtrail::for_each_record(&value, &mut |record, account| {
-            for finding in rule::detect(&record, account, self.opts.trusted, self.opts.origin) {
+        let mut unreadable = Vec::new();
+        let mut problems = cloudtrail::for_each_record(&value, &mut |record, account| {
+            let detected =
+                rule::evaluate_record(&record, account, self.opts.trusted, self.opts.origin);
+            for finding in detected.findings {
                 emit(finding);
                 findings += 1;
             }
+            unreadable.extend(detected.problems);
         });
+        problems.append(&mut unreadable);
         report.findings += findings;
         if let Some(first) = problems.first() {
             let more = problems.len() - 1;

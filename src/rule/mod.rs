@@ -1,185 +1,207 @@
-//! The detection rules: a pure function from one CloudTrail record to its findings ([`detect`]),
-//! and its fast path over raw bytes ([`Prefilter`]). Two rules, one entry point:
-//! - the share (below): a snapshot was shared with another account or made public;
-//! - the use ([`used`]): another account copied a shared snapshot or created a volume from it,
-//!   which EC2 records as a service event in the owner's account.
+//! The detection rules: pure functions from one CloudTrail record to its detections, each rule
+//! in a module of its own that describes itself ([`Rule`]): the calls it reads, who it is, how
+//! it evaluates a record, and what its findings say to people. [`RULES`] lists them; everything
+//! that must know which calls matter (the byte-level [`Prefilter`], [`detect`], the templates'
+//! event patterns through their test) reads that list, so a rule cannot be half added.
 //!
-//! The share rule follows Elastic's "AWS EC2 EBS Snapshot Shared with Another Account" (a
-//! successful `ec2.amazonaws.com` `ModifySnapshotAttribute` call that adds create-volume
-//! permission for an account other than the owner's) and goes further where that rule is blind:
-//! - it reads `requestParameters` as JSON (also when an exporter turned it into a string), not
-//!   with a pattern over its text, so key order and formatting do not matter;
-//! - it reports every target of a call, not only the first, and public shares (`group: all`);
-//! - items under `remove` never count, also when the same call adds and removes;
-//! - `attributeType` compares without regard to case or underscores (`CREATE_VOLUME_PERMISSION`,
-//!   `createVolumePermission`), and a call that omits it but adds create-volume permission
-//!   still counts: the EC2 API lets the caller leave the attribute out, and the permission list
-//!   is what shares the data.
+//! Adding a rule: a new module here that declares a `pub static RULE: Rule`, one line in
+//! [`RULES`], and the calls it reads in the templates' event patterns (`tests/` checks them
+//! against this list).
 
-use std::collections::HashSet;
+use std::borrow::Cow;
 
 use serde_json::Value;
 
 use crate::cloudtrail::Record;
-use crate::finding::Finding;
-pub use crate::finding::{Share, Target};
+use crate::finding::{Detection, Finding, Identity};
 
 mod prefilter;
+pub mod share;
+mod trusted;
 pub mod used;
 pub use prefilter::Prefilter;
-pub use used::{Use, UseKind};
+pub use share::{evaluate, Share, EVENT_NAME, EVENT_SOURCE};
+pub use trusted::TrustedAccounts;
 
-pub const EVENT_SOURCE: &str = "ec2.amazonaws.com";
-pub const EVENT_NAME: &str = "ModifySnapshotAttribute";
+/// Every rule, in the order their findings of one record are listed.
+pub static RULES: &[&Rule] = &[&share::RULE, &used::RULE];
 
-/// Accounts a share to which is expected (`TRUSTED_ACCOUNT_IDS`). Public shares are never
-/// trusted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedAccounts(HashSet<String>);
+/// A CloudTrail call a rule reads: its `eventSource` and `eventName`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call {
+    pub source: &'static str,
+    pub name: &'static str,
+}
 
-impl TrustedAccounts {
-    /// Parses a comma-separated list; blanks around ids and empty entries are ignored.
-    pub fn parse(list: &str) -> Self {
-        TrustedAccounts(
-            list.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        )
-    }
-
-    pub fn contains(&self, account: &str) -> bool {
-        self.0.contains(account)
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Entries that do not look like AWS account ids (12 digits); they can never match.
-    pub fn suspicious(&self) -> Vec<&str> {
-        let mut odd: Vec<&str> = self
-            .0
-            .iter()
-            .map(String::as_str)
-            .filter(|s| s.len() != 12 || !s.bytes().all(|b| b.is_ascii_digit()))
-            .collect();
-        odd.sort_unstable();
-        odd
+impl Call {
+    /// The EventBridge `source` of events of this call (`ec2.amazonaws.com` → `aws.ec2`).
+    pub fn eventbridge_source(&self) -> String {
+        let service = self.source.trim_end_matches(".amazonaws.com");
+        format!("aws.{service}")
     }
 }
 
-/// The detection: the findings of one record, one per foreign target of a share, or one for a
-/// use of a shared snapshot. `envelope_account` is the `account` of the EventBridge event that
-/// carried it, if any; `origin` names the log file it was read from (`log.file.path`). Every
-/// path (EventBridge, log files, `scan`, the tests and benches) goes through here.
+/// What a rule knows besides the record.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The `account` of the EventBridge event that carried the record (the owner of last
+    /// resort).
+    pub envelope_account: Option<&'a str>,
+    pub trusted: &'a TrustedAccounts,
+}
+
+/// What a rule's findings say to people, beyond the facts every finding has.
+#[derive(Debug, Clone, Copy)]
+pub struct Texts {
+    /// The SNS subject: under 100 characters of printable ASCII.
+    pub subject: fn(&Finding) -> String,
+    /// The line that says whom the resource was opened to or used by: (label, value).
+    pub target: fn(&Finding) -> (&'static str, String),
+    /// What a responder does next, most urgent first, with the commands to run.
+    pub next_steps: fn(&Finding) -> Vec<String>,
+}
+
+/// A detection rule: everything the detector needs to know about it, in one place.
+#[derive(Debug)]
+pub struct Rule {
+    pub identity: Identity,
+    /// The calls it reads; a record of any other call is never shown to it.
+    pub reads: &'static [Call],
+    /// The detections in one record of a call it reads; an error names what could not be read
+    /// (a record of the right call whose parameters are not JSON), and is counted by the caller.
+    pub evaluate: fn(&Record<'_>, &Context<'_>) -> Result<Vec<Detection>, String>,
+    pub texts: Texts,
+}
+
+impl Rule {
+    /// Whether the record is of a call this rule reads.
+    pub fn reads(&self, record: &Record<'_>) -> bool {
+        self.reads.iter().any(|call| {
+            record.event_source == Some(call.source) && record.event_name == Some(call.name)
+        })
+    }
+}
+
+/// The rule whose id a finding carries (`rule.id`), if this build has it.
+pub fn of(finding: &Finding) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|rule| rule.identity.id == finding.rule.id)
+}
+
+/// Every call any rule reads.
+pub fn calls() -> impl Iterator<Item = &'static Call> {
+    RULES.iter().flat_map(|rule| rule.reads)
+}
+
+/// The findings of one record, and what could not be read in it.
+#[derive(Debug, Default)]
+pub struct Detected {
+    pub findings: Vec<Finding>,
+    pub problems: Vec<String>,
+}
+
+/// Every rule's findings for one record. `envelope_account` is the `account` of the EventBridge
+/// event that carried it, if any; `origin` names the log file it was read from
+/// (`log.file.path`). Every path (EventBridge, log files, `scan`, the tests and benches) goes
+/// through here.
+pub fn evaluate_record(
+    record: &Record<'_>,
+    envelope_account: Option<&str>,
+    trusted: &TrustedAccounts,
+    origin: Option<&str>,
+) -> Detected {
+    let context = Context {
+        envelope_account,
+        trusted,
+    };
+    let mut detected = Detected::default();
+    for rule in RULES.iter().filter(|rule| rule.reads(record)) {
+        match (rule.evaluate)(record, &context) {
+            Ok(detections) => detected.findings.extend(
+                detections
+                    .into_iter()
+                    .map(|d| Finding::build(&rule.identity, record, d, origin)),
+            ),
+            Err(problem) => detected.problems.push(problem),
+        }
+    }
+    detected
+}
+
+/// [`evaluate_record`]'s findings alone, for callers that have no count of problems to keep
+/// (tests, benches); the reader and the pipeline count them.
 pub fn detect(
     record: &Record<'_>,
     envelope_account: Option<&str>,
     trusted: &TrustedAccounts,
     origin: Option<&str>,
 ) -> Vec<Finding> {
-    if let Some(share) = evaluate(record, envelope_account, trusted) {
-        return share
-            .targets
-            .iter()
-            .map(|target| Finding::new(record, &share, target, origin))
-            .collect();
-    }
-    // The two rules match different event names: a record is at most one of them.
-    match used::evaluate(record, envelope_account, trusted) {
-        Some(found) => vec![Finding::used(record, &found, origin)],
-        None => Vec::new(),
+    evaluate_record(record, envelope_account, trusted, origin).findings
+}
+
+/// A field that holds a JSON object, also when an exporter stored it as a string of JSON (some
+/// do with `requestParameters` and `serviceEventDetails`). `Ok(None)` when absent or null; an
+/// error when it is a string that is not JSON.
+pub(crate) fn json_field<'a>(raw: &'a Value, name: &str) -> Result<Option<Cow<'a, Value>>, String> {
+    match raw.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => serde_json::from_str::<Value>(text)
+            .map(|v| Some(Cow::Owned(v)))
+            .map_err(|e| {
+                format!(
+                    "{name} is a string that is not JSON ({e}): {}",
+                    crate::text::preview(text)
+                )
+            }),
+        Some(other) => Ok(Some(Cow::Borrowed(other))),
     }
 }
 
-/// Evaluates one record. `envelope_account` is the `account` of the EventBridge event that
-/// carried it, if any (the owner of last resort). Returns `None` unless the record shares a
-/// snapshot with at least one untrusted foreign account or with everyone.
-pub fn evaluate(
-    record: &Record<'_>,
-    envelope_account: Option<&str>,
-    trusted: &TrustedAccounts,
-) -> Option<Share> {
-    if record.event_source != Some(EVENT_SOURCE) || record.event_name != Some(EVENT_NAME) {
-        return None;
-    }
-    if record.failed() {
-        return None;
-    }
-    let params = record.request_parameters?;
-    // Some exporters store requestParameters as a JSON string.
-    let parsed;
-    let params = match params {
-        Value::String(text) => {
-            parsed = serde_json::from_str::<Value>(text).ok()?;
-            &parsed
-        }
-        other => other,
-    };
-    let attribute_type = params.get("attributeType").and_then(Value::as_str);
-    if let Some(kind) = attribute_type {
-        if !is_create_volume_permission(kind) {
-            return None;
-        }
-    }
-    let owner = record.owner(envelope_account);
-    let mut seen = HashSet::new();
-    let mut targets = Vec::new();
-    for item in added_items(params) {
-        if let Some(group) = item.get("group").and_then(Value::as_str) {
-            if group.trim().eq_ignore_ascii_case("all") && seen.insert(Target::Public) {
-                targets.push(Target::Public);
-            }
-        }
-        if let Some(user) = item.get("userId").and_then(Value::as_str) {
-            let user = user.trim();
-            if user.is_empty() || Some(user) == owner || trusted.contains(user) {
-                continue;
-            }
-            let target = Target::Account(user.to_owned());
-            if seen.insert(target.clone()) {
-                targets.push(target);
-            }
-        }
-    }
-    if targets.is_empty() {
-        return None;
-    }
-    Some(Share {
-        owner: owner.map(str::to_owned),
-        snapshot_id: params
-            .get("snapshotId")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        attribute_type: attribute_type.map(str::to_owned),
-        targets,
-    })
+/// A non-empty, trimmed string field of `v`.
+pub(crate) fn text_field<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
+    v.get(name)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
-/// `CREATE_VOLUME_PERMISSION` in any case, with or without underscores.
-fn is_create_volume_permission(kind: &str) -> bool {
-    let letters = kind.bytes().filter(|&b| b != b'_');
-    letters
-        .map(|b| b.to_ascii_lowercase())
-        .eq("createvolumepermission".bytes())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The items of `createVolumePermission.add.items` (a single object counts as one item).
-fn added_items(params: &Value) -> impl Iterator<Item = &Value> {
-    let items = params
-        .get("createVolumePermission")
-        .and_then(|p| p.get("add"))
-        .and_then(|a| a.get("items"));
-    let (many, one) = match items {
-        Some(Value::Array(list)) => (Some(list.iter()), None),
-        Some(item @ Value::Object(_)) => (None, Some(item)),
-        _ => (None, None),
-    };
-    many.into_iter().flatten().chain(one)
+    #[test]
+    fn every_rule_has_a_distinct_uuid_and_reads_some_call() {
+        let mut ids = std::collections::HashSet::new();
+        for rule in RULES {
+            let id = rule.identity.id;
+            assert!(uuid::Uuid::try_parse(id).is_ok(), "{id} is not a UUID");
+            assert!(ids.insert(id), "{id} twice");
+            assert!(!rule.reads.is_empty(), "{id} reads nothing");
+            assert!(
+                ["low", "medium", "high", "critical"].contains(&rule.identity.severity),
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn eventbridge_sources_follow_the_service() {
+        let call = Call {
+            source: "rds.amazonaws.com",
+            name: "X",
+        };
+        assert_eq!(call.eventbridge_source(), "aws.rds");
+    }
+
+    #[test]
+    fn json_fields_may_be_strings_of_json() {
+        let raw = serde_json::json!({"a": {"x": 1}, "b": "{\"x\": 2}", "c": "{nope", "d": null});
+        assert_eq!(json_field(&raw, "a").unwrap().unwrap()["x"], 1);
+        assert_eq!(json_field(&raw, "b").unwrap().unwrap()["x"], 2);
+        assert!(json_field(&raw, "c").unwrap_err().starts_with("c is a string that is not JSON"));
+        assert!(json_field(&raw, "d").unwrap().is_none());
+        assert!(json_field(&raw, "e").unwrap().is_none());
+    }
 }

@@ -1,44 +1,53 @@
-//! The rule's fast path: which raw record bytes are worth parsing at all.
+//! The rules' fast path: which raw record bytes are worth parsing at all.
 //!
-//! Almost every record of a log file is neither a `ModifySnapshotAttribute` call nor a
-//! `SharedSnapshot…` service event. Parsing each one into a tree to find that out is most of
-//! what a naive reader spends its time on. A record whose bytes contain neither
-//! `ModifySnapshotAttribute` nor `SharedSnapshot` (the part both service event names share)
-//! cannot match, unless a JSON `\u` escape spells one of the letters of an event name: CloudTrail
-//! never writes one there, but a log file is input, and the fast path must decide exactly as a
-//! full parse would (tests/equivalence.rs and tests/used.rs check both agree).
+//! Almost every record of a log file is a call no rule reads. Parsing each one into a tree to
+//! find that out is most of what a naive reader spends its time on. A record whose bytes
+//! contain none of the event names of [`super::RULES`] cannot match, unless a JSON `\u` escape
+//! spells one of the letters of an event name: CloudTrail never writes one there, but a log
+//! file is input, and the fast path must decide exactly as a full parse would
+//! (tests/equivalence.rs checks both agree). The names come from the registry, so a new rule's
+//! calls pass here without a second list to keep.
 
+use aho_corasick::AhoCorasick;
 use memchr::memmem;
 
-use super::used::{COMMON_PREFIX, COPY_EVENT, VOLUME_EVENT};
-use super::EVENT_NAME;
-
-/// Every event name a rule matches: an escape of any of their letters could spell one.
-const NAMES: [&str; 3] = [EVENT_NAME, COPY_EVENT, VOLUME_EVENT];
-
-/// Decides, from a record's raw JSON bytes, whether the rule could match it.
+/// Decides, from a record's raw JSON bytes, whether any rule could match it.
 #[derive(Debug, Clone)]
 pub struct Prefilter {
-    share: memmem::Finder<'static>,
-    used: memmem::Finder<'static>,
+    /// Every event name of every rule, searched in one pass.
+    names: Option<AhoCorasick>,
+    /// The bytes of those names: an escape of any other character cannot spell one.
+    letters: [bool; 256],
     escape: memmem::Finder<'static>,
 }
 
 impl Default for Prefilter {
     fn default() -> Self {
-        Prefilter {
-            share: memmem::Finder::new(EVENT_NAME),
-            used: memmem::Finder::new(COMMON_PREFIX),
-            escape: memmem::Finder::new(b"\\u"),
-        }
+        let mut names: Vec<&str> = super::calls().map(|call| call.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        Prefilter::new(&names)
     }
 }
 
 impl Prefilter {
-    /// `false` only when no parse of `bytes` could give a record the rule matches.
+    /// A prefilter for records of these event names.
+    pub fn new(names: &[&str]) -> Self {
+        let mut letters = [false; 256];
+        for b in names.iter().flat_map(|n| n.bytes()) {
+            letters[usize::from(b)] = true;
+        }
+        Prefilter {
+            // Plain literal names cannot fail to build (the error is for sizes beyond limits).
+            names: AhoCorasick::new(names).ok(),
+            letters,
+            escape: memmem::Finder::new(b"\\u"),
+        }
+    }
+
+    /// `false` only when no parse of `bytes` could give a record a rule matches.
     pub fn may_match(&self, bytes: &[u8]) -> bool {
-        self.share.find(bytes).is_some()
-            || self.used.find(bytes).is_some()
+        self.names.as_ref().is_some_and(|n| n.is_match(bytes))
             || self.escapes_a_letter(bytes)
             || first_key_is(bytes, b"awslogs")
     }
@@ -49,10 +58,7 @@ impl Prefilter {
         self.escape.find_iter(bytes).any(|at| {
             let hex = |i: usize| bytes.get(at + i).and_then(|&b| (b as char).to_digit(16));
             match (hex(2), hex(3), hex(4), hex(5)) {
-                (Some(0), Some(0), Some(hi), Some(lo)) => {
-                    let letter = (hi * 16 + lo) as u8;
-                    NAMES.iter().any(|name| name.as_bytes().contains(&letter))
-                }
+                (Some(0), Some(0), Some(hi), Some(lo)) => self.letters[(hi * 16 + lo) as usize],
                 _ => false,
             }
         })

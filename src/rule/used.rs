@@ -1,4 +1,4 @@
-//! The second rule: a shared snapshot was used. When another account copies a snapshot shared
+//! The use rule: a shared snapshot was used. When another account copies a snapshot shared
 //! with it (`SharedSnapshotCopyInitiated`) or creates a volume from it
 //! (`SharedSnapshotVolumeCreated`), EC2 records a service event (`eventType` `AwsServiceEvent`)
 //! in the owner's account: the data has left, this is the exfiltration itself (T1537).
@@ -8,76 +8,139 @@
 //! owner is never taken from `userIdentity` here (the share rule's fallback): it is
 //! `recipientAccountId`, else the EventBridge envelope's `account` (the event is delivered in
 //! the owner's account).
+//!
+//! Our own rule (Elastic has none for these events), so our own id. `high` (Elastic's scale:
+//! low 21, medium 47, high 73): a share is intent, and most shares go to backup accounts; a use
+//! by an account that is neither the owner nor trusted means the data is now in that account.
+//! That is the transfer T1537 names, done, not merely possible.
 
-pub use crate::finding::{Use, UseKind};
-use serde_json::Value;
-
-use super::TrustedAccounts;
+use super::{json_field, share, text_field, Call, Context, Rule, Texts};
 use crate::cloudtrail::Record;
+use crate::finding::{clip, Detection, Finding, Identity, Resource, ResourceType, Target, T1537};
+use crate::text::ascii_safe;
 
 pub const EVENT_SOURCE: &str = "ec2.amazonaws.com";
 /// A shared snapshot is being copied by another account.
 pub const COPY_EVENT: &str = "SharedSnapshotCopyInitiated";
 /// A shared snapshot is being used by another account to create a volume.
 pub const VOLUME_EVENT: &str = "SharedSnapshotVolumeCreated";
-/// The bytes every name of this rule contains (the prefilter looks for them).
-pub const COMMON_PREFIX: &str = "SharedSnapshot";
 
-/// Evaluates one record. Returns `None` unless it is a successful `SharedSnapshotCopyInitiated`
-/// or `SharedSnapshotVolumeCreated` from EC2 by an account that is neither the owner nor in
-/// `trusted` (a backup or DR account copying what was shared with it is what it is for).
-pub fn evaluate(
-    record: &Record<'_>,
-    envelope_account: Option<&str>,
-    trusted: &TrustedAccounts,
-) -> Option<Use> {
-    if record.event_source != Some(EVENT_SOURCE) {
-        return None;
-    }
-    let kind = match record.event_name? {
-        COPY_EVENT => UseKind::Copy,
-        VOLUME_EVENT => UseKind::CreateVolume,
-        _ => return None,
+/// Who the rule is.
+pub const IDENTITY: Identity = Identity {
+    id: "a17865ab-4667-4769-80a9-89edee6e1920",
+    name: "AWS EC2 EBS Shared Snapshot Copied or Used by Another Account",
+    description: "Another AWS account copied an EBS snapshot shared with it, or created \
+                  a volume from it: the data on the snapshot is now in that account \
+                  (exfiltration).",
+    severity: "high",
+    risk_score: 73,
+    kind: "use",
+    technique: T1537,
+};
+
+pub static RULE: Rule = Rule {
+    identity: IDENTITY,
+    reads: &[
+        Call {
+            source: EVENT_SOURCE,
+            name: COPY_EVENT,
+        },
+        Call {
+            source: EVENT_SOURCE,
+            name: VOLUME_EVENT,
+        },
+    ],
+    evaluate,
+    texts: Texts {
+        subject,
+        target,
+        next_steps,
+    },
+};
+
+/// At most one detection: a successful use by an account that is neither the owner nor
+/// trusted (a backup or DR account copying what was shared with it is what it is for).
+fn evaluate(record: &Record<'_>, cx: &Context<'_>) -> Result<Vec<Detection>, String> {
+    let verb = match record.event_name {
+        Some(COPY_EVENT) => "copied",
+        Some(VOLUME_EVENT) => "used to create a volume",
+        _ => return Ok(Vec::new()),
     };
-    if record.failed() {
-        return None;
+    if record.event_source != Some(EVENT_SOURCE) || record.failed() {
+        return Ok(Vec::new());
     }
     let owner = record
         .recipient_account_id
-        .or(envelope_account.filter(|s| !s.is_empty()));
+        .or(cx.envelope_account.filter(|s| !s.is_empty()));
     let user = record
         .user_identity
         .account_id
         .map(str::trim)
         .filter(|s| !s.is_empty());
     if let Some(user) = user {
-        if Some(user) == owner || trusted.contains(user) {
-            return None;
+        if Some(user) == owner || cx.trusted.contains(user) {
+            return Ok(Vec::new());
         }
     }
-    Some(Use {
-        kind,
+    // The use is the finding; the snapshot id is a detail of it. Details that cannot be read
+    // leave the id unknown rather than cost the finding.
+    let details = json_field(record.raw, "serviceEventDetails").ok().flatten();
+    let snapshot = details
+        .as_deref()
+        .and_then(|d| text_field(d, "snapshotId"))
+        .map(str::to_owned);
+    let target = user.map_or(Target::Unknown, |u| Target::Account(u.to_owned()));
+    let message = format!(
+        "EBS snapshot {} of account {} was {verb} by account {}",
+        snapshot.as_deref().map(clip).as_deref().unwrap_or("(unknown id)"),
+        owner.map(clip).as_deref().unwrap_or("(unknown)"),
+        clip(target.user_id()),
+    );
+    Ok(vec![Detection {
+        resource: Resource::new(ResourceType::EbsSnapshot, snapshot),
         owner: owner.map(str::to_owned),
-        snapshot_id: snapshot_id(record.raw),
-        user: user.map(str::to_owned),
-    })
+        target,
+        change: None,
+        message,
+    }])
 }
 
-/// `serviceEventDetails.snapshotId` (also when an exporter stored the details as a string).
-fn snapshot_id(raw: &Value) -> Option<String> {
-    let details = raw.get("serviceEventDetails")?;
-    let parsed;
-    let details = match details {
-        Value::String(text) => {
-            parsed = serde_json::from_str::<Value>(text).ok()?;
-            &parsed
-        }
-        other => other,
+fn subject(f: &Finding) -> String {
+    let verb = if f.event.action == COPY_EVENT {
+        "copied by"
+    } else {
+        "made a volume in"
     };
-    details
-        .get("snapshotId")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+    format!(
+        "[{}] EBS snapshot {} {verb} {}",
+        ascii_safe(&f.rule.severity, 8),
+        ascii_safe(f.resource.id.as_deref().unwrap_or("(unknown)"), 32),
+        ascii_safe(&f.user_id, 24)
+    )
+}
+
+fn target(f: &Finding) -> (&'static str, String) {
+    ("Used by account", f.user_id.clone())
+}
+
+fn next_steps(f: &Finding) -> Vec<String> {
+    let snapshot = f.resource.id.as_deref().unwrap_or("SNAPSHOT_ID");
+    vec![
+        format!(
+            "Treat this as data that has left: account {} now holds a copy or a volume of \
+             the snapshot. Find out what {snapshot} holds (the volume it was taken from).",
+            f.user_id
+        ),
+        format!(
+            "Stop further use: {}; check for a public share too (describe-snapshot-attribute).",
+            share::remove_command(f, &format!("--user-ids {}", f.user_id))
+        ),
+        format!(
+            "Find who shared it: the ModifySnapshotAttribute calls on {snapshot} in CloudTrail, \
+             and what that principal did around then."
+        ),
+        "If the account is a backup or disaster-recovery account of yours, add it to \
+         TRUSTED_ACCOUNT_IDS."
+            .to_owned(),
+    ]
 }

@@ -47,7 +47,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::future::join_all;
 
 use super::ledger::{Claim, Ledger, Reservation};
-use super::{PublishError, Published, Sink};
+use super::{PublishError, Published, Publishing, Sink};
 use crate::finding::Finding;
 
 /// How long a reservation keeps other paths off a finding: more than one publish takes (the SNS
@@ -98,7 +98,13 @@ impl<S, L> Dedup<S, L> {
 }
 
 impl<S: Sink, L: Ledger> Sink for Dedup<S, L> {
-    async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
+    fn publish(&self, findings: Vec<Finding>) -> Publishing<'_> {
+        Box::pin(self.deliver(findings))
+    }
+}
+
+impl<S: Sink, L: Ledger> Dedup<S, L> {
+    async fn deliver(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
         let attempted = findings.len();
         let mut duplicates = 0;
         let mut failed = 0;
@@ -270,29 +276,14 @@ fn epoch_ms() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudtrail::Record;
-    use crate::rule::{self, TrustedAccounts};
     use crate::sink::ledger::MemoryLedger;
     use crate::sink::Memory;
-    use serde_json::json;
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
     use tokio::sync::Notify;
 
     fn findings(event_id: &str, targets: &[&str]) -> Vec<Finding> {
-        let items: Vec<_> = targets.iter().map(|t| json!({ "userId": t })).collect();
-        let raw = json!({
-            "eventID": event_id, "eventSource": "ec2.amazonaws.com",
-            "eventName": "ModifySnapshotAttribute", "recipientAccountId": "756680937392",
-            "requestParameters": {"snapshotId": "snap-1", "attributeType": "CREATE_VOLUME_PERMISSION",
-                "createVolumePermission": {"add": {"items": items}}}
-        });
-        rule::detect(
-            &Record::new(&raw).unwrap(),
-            None,
-            &TrustedAccounts::default(),
-            None,
-        )
+        crate::testing::share_findings(event_id, targets)
     }
 
     /// A sink that fails while `failing` is set, and can hold a publish until released.
@@ -304,7 +295,13 @@ mod tests {
     }
 
     impl Sink for Gate {
-        async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
+        fn publish(&self, findings: Vec<Finding>) -> Publishing<'_> {
+            Box::pin(self.deliver(findings))
+        }
+    }
+
+    impl Gate {
+        async fn deliver(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
             if let Some((entered, release)) = &self.hold {
                 entered.notify_one();
                 release.notified().await;

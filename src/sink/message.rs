@@ -5,18 +5,18 @@
 use serde_json::{json, Value};
 
 use crate::finding::Finding;
+use crate::rule::{self, Rule};
+use crate::text::{ascii_safe, printable};
 
-/// What the finding says happened, in one line for people: who did what to which snapshot.
+/// What the finding says happened, in one line for people: who did what to which resource.
 fn headline(f: &Finding) -> String {
     printable(&f.message)
 }
 
-/// Control characters (a crafted record field could carry line breaks) shown as `?`, so that
-/// a field cannot forge lines of the text around it.
-fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+/// The finding's kind (`share`, `use`, ...): its rule's, or `unknown` for a rule this build
+/// does not have (a finding read back from elsewhere).
+pub fn kind(f: &Finding) -> &'static str {
+    rule::of(f).map_or("unknown", |r| r.identity.kind)
 }
 
 /// (label, value) lines describing the finding, each present only when the finding has it.
@@ -35,8 +35,8 @@ fn facts(f: &Finding) -> Vec<(&'static str, String)> {
         (None, None) => "not recorded".to_owned(),
     };
     lines.push(("When", when));
-    if let Some(snapshot) = &f.snapshot_id {
-        lines.push(("Snapshot", snapshot.clone()));
+    if let Some(id) = &f.resource.id {
+        lines.push((f.resource.kind.label(), id.clone()));
     }
     let owner = f.cloud.account.as_ref().map(|a| a.id.as_str());
     let region = f.cloud.region.as_deref();
@@ -49,13 +49,10 @@ fn facts(f: &Finding) -> Vec<(&'static str, String)> {
             (None, None) => "unknown".to_owned(),
         },
     ));
-    if f.is_use() {
-        lines.push(("Used by account", f.user_id.clone()));
-    } else if f.is_public() {
-        lines.push(("Shared with", "everyone (public)".to_owned()));
-    } else {
-        lines.push(("Shared with account", f.user_id.clone()));
-    }
+    lines.push(match rule::of(f) {
+        Some(rule) => (rule.texts.target)(f),
+        None => ("Target", f.user_id.clone()),
+    });
     let identity = &ct.user_identity;
     if let Some(arn) = &identity.arn {
         let kind = identity
@@ -91,74 +88,9 @@ fn facts(f: &Finding) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-/// What a responder does next, most urgent first.
+/// What a responder does next, most urgent first: the rule's steps.
 fn next_steps(f: &Finding) -> Vec<String> {
-    let snapshot = f.snapshot_id.as_deref().unwrap_or("SNAPSHOT_ID");
-    let region = f
-        .cloud
-        .region
-        .as_deref()
-        .map(|r| format!(" --region {r}"))
-        .unwrap_or_default();
-    let remove = |who: &str| {
-        format!(
-            "aws ec2 modify-snapshot-attribute --snapshot-id {snapshot} --attribute \
-             createVolumePermission --operation-type remove {who}{region}"
-        )
-    };
-    let steps = if f.is_use() {
-        vec![
-            format!(
-                "Treat this as data that has left: account {} now holds a copy or a volume of \
-                 the snapshot. Find out what {snapshot} holds (the volume it was taken from).",
-                f.user_id
-            ),
-            format!(
-                "Stop further use: {}; check for a public share too (describe-snapshot-attribute).",
-                remove(&format!("--user-ids {}", f.user_id))
-            ),
-            format!(
-                "Find who shared it: the ModifySnapshotAttribute calls on {snapshot} in CloudTrail, \
-                 and what that principal did around then."
-            ),
-            "If the account is a backup or disaster-recovery account of yours, add it to \
-             TRUSTED_ACCOUNT_IDS."
-                .to_owned(),
-        ]
-    } else if f.is_public() {
-        vec![
-            format!(
-                "Make it private now, anyone can copy it: {}.",
-                remove("--group-names all")
-            ),
-            "Find out what the snapshot holds, and whether the call was expected; if not, \
-             review and rotate the credentials of the principal that made it."
-                .to_owned(),
-            format!(
-                "Look for SharedSnapshotCopyInitiated and SharedSnapshotVolumeCreated on \
-                 {snapshot}: they record a use by another account."
-            ),
-        ]
-    } else {
-        vec![
-            format!(
-                "Check whether account {} is expected (a backup or disaster-recovery account); \
-                 if it is, add it to TRUSTED_ACCOUNT_IDS.",
-                f.user_id
-            ),
-            format!(
-                "If it is not, remove the permission: {}.",
-                remove(&format!("--user-ids {}", f.user_id))
-            ),
-            "Find out whether the call was expected; if not, review and rotate the credentials \
-             of the principal that made it."
-                .to_owned(),
-            format!(
-                "Look for SharedSnapshotCopyInitiated and SharedSnapshotVolumeCreated on \
-                 {snapshot}: they record a use by the other account."
-            ),
-        ]
-    };
+    let steps = rule::of(f).map_or_else(Vec::new, |r: &Rule| (r.texts.next_steps)(f));
     steps.iter().map(|s| printable(s)).collect()
 }
 
@@ -175,10 +107,12 @@ pub fn email_text(f: &Finding) -> String {
     for (n, step) in next_steps(f).iter().enumerate() {
         out.push_str(&format!("  {}. {step}\n", n + 1));
     }
-    out.push_str(
-        "\nMITRE ATT&CK T1537 (Transfer Data to Cloud Account). Queue and function \
-         subscribers of this topic receive the same finding as JSON.\n",
-    );
+    let technique = &f.rule.threat.technique;
+    out.push_str(&format!(
+        "\nMITRE ATT&CK {} ({}). Queue and function subscribers of this topic receive the \
+         same finding as JSON.\n",
+        technique.id, technique.name
+    ));
     out
 }
 
@@ -197,14 +131,16 @@ pub fn chatbot_message(f: &Finding) -> Value {
     for (label, value) in facts(f) {
         description.push_str(&format!("• *{label}*: {}\n", code(&value)));
     }
-    let emoji = if f.is_use() || f.is_public() {
+    // Public, or high and above: the data is out, or anyone can take it.
+    let urgent = f.is_public() || matches!(f.rule.severity.as_str(), "high" | "critical");
+    let emoji = if urgent {
         ":rotating_light:"
     } else {
         ":warning:"
     };
     let mut related = Vec::new();
-    if let Some(snapshot) = &f.snapshot_id {
-        related.push(snapshot.clone());
+    if let Some(id) = &f.resource.id {
+        related.push(id.clone());
     }
     related.push(f.user_id.clone());
     json!({
@@ -216,10 +152,10 @@ pub fn chatbot_message(f: &Finding) -> Value {
             "title": format!("{emoji} {}", subject(f)),
             "description": description,
             "nextSteps": next_steps(f),
-            "keywords": [f.rule.severity, f.kind(), f.event.action, "T1537"],
+            "keywords": [f.rule.severity, kind(f), f.event.action, f.rule.threat.technique.id],
         },
         "metadata": {
-            "threadId": f.snapshot_id.clone().unwrap_or_else(|| f.finding_id.clone()),
+            "threadId": f.resource.id.clone().unwrap_or_else(|| f.finding_id.clone()),
             "summary": subject(f),
             "eventType": f.event.action,
             "relatedResources": related,
@@ -227,52 +163,18 @@ pub fn chatbot_message(f: &Finding) -> Value {
                 "finding_id": f.finding_id,
                 "rule_id": f.rule.id,
                 "severity": f.rule.severity,
-                "finding_kind": f.kind(),
+                "finding_kind": kind(f),
             },
         },
     })
 }
 
-/// A one-line SNS subject under 100 characters, for e-mail subscribers.
+/// A one-line SNS subject under 100 characters, for e-mail subscribers: the rule's.
 pub fn subject(f: &Finding) -> String {
-    let snapshot = f.snapshot_id.as_deref().unwrap_or("(unknown)");
-    let severity = subject_safe(&f.rule.severity, 8);
-    let subject = if f.is_use() {
-        let verb = if f.event.action == crate::rule::used::COPY_EVENT {
-            "copied by"
-        } else {
-            "made a volume in"
-        };
-        format!(
-            "[{severity}] EBS snapshot {} {verb} {}",
-            subject_safe(snapshot, 32),
-            subject_safe(&f.user_id, 24)
-        )
-    } else if f.is_public() {
-        format!(
-            "[{severity}] EBS snapshot {} made public",
-            subject_safe(snapshot, 32)
-        )
-    } else {
-        format!(
-            "[{severity}] EBS snapshot {} shared with {}",
-            subject_safe(snapshot, 32),
-            subject_safe(&f.user_id, 24)
-        )
+    let subject = match rule::of(f) {
+        Some(rule) => (rule.texts.subject)(f),
+        None => format!("[{}] {}", ascii_safe(&f.rule.severity, 8), ascii_safe(&f.message, 80)),
     };
     debug_assert!(subject.len() < 100);
     subject
-}
-
-/// Printable ASCII only (SNS subjects allow no control characters), at most `max` characters.
-fn subject_safe(s: &str, max: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
-        .take(max)
-        .collect();
-    if s.chars().count() > max {
-        out.push('~');
-    }
-    out
 }

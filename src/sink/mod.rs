@@ -1,4 +1,7 @@
-//! Where findings go: an SNS topic ([`sns`]), stdout as JSON Lines, or both.
+//! Where findings go, composed from a list: the outputs ([`sns`], stdout, next Security Hub)
+//! behind the layers that cover all of them ([`Dedup`]: one alert per finding whatever the
+//! path; [`Org`]: the organization's view of each target). [`build`] wires them from the
+//! configuration; a new output is a new module here and one line there.
 //!
 //! A sink either delivers a finding or says it did not: [`PublishError`] counts the findings
 //! that were not delivered, and the caller turns that into a failed invocation so that Lambda,
@@ -11,30 +14,47 @@
 //! ([`Org`]). [`Published`] counts each, so that nothing disappears uncounted.
 
 use std::future::Future;
-use std::io::{self, Write};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use crate::finding::Finding;
-use crate::org::Organization;
 
+mod build;
 pub mod dedup;
+mod fanout;
 pub mod ledger;
 pub mod message;
 pub mod org;
 pub mod sns;
+mod stdout;
+pub use build::{build, OrganizationAccounts, Outputs};
 pub use dedup::Dedup;
+pub use fanout::{Echo, Fanout};
 pub use ledger::{DynamoLedger, Ledger, MemoryLedger};
 pub use org::Org;
 pub use sns::{SnsSink, BATCH_ENTRIES};
+pub use stdout::Stdout;
+
+/// What a publish returns, boxed so that sinks can be kept in a list (`Box<dyn Sink>`).
+pub type Publishing<'a> = Pin<Box<dyn Future<Output = Result<Published, PublishError>> + Send + 'a>>;
 
 /// A destination for findings.
 pub trait Sink: Send + Sync {
     /// Delivers `findings`; returns what became of them, or an error counting those that were
     /// not delivered.
-    fn publish(
-        &self,
-        findings: Vec<Finding>,
-    ) -> impl Future<Output = Result<Published, PublishError>> + Send;
+    fn publish(&self, findings: Vec<Finding>) -> Publishing<'_>;
+}
+
+impl<S: Sink + ?Sized> Sink for Box<S> {
+    fn publish(&self, findings: Vec<Finding>) -> Publishing<'_> {
+        (**self).publish(findings)
+    }
+}
+
+impl<S: Sink + ?Sized> Sink for Arc<S> {
+    fn publish(&self, findings: Vec<Finding>) -> Publishing<'_> {
+        (**self).publish(findings)
+    }
 }
 
 /// What became of the findings handed to a sink that all went where they should: each was
@@ -77,28 +97,15 @@ impl PublishError {
         self.attempted
             .saturating_sub(self.failed + self.duplicates + self.suppressed)
     }
-}
 
-/// Writes each finding as one line of JSON to stdout.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Stdout;
-
-impl Sink for Stdout {
-    async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
-        let attempted = findings.len();
-        let mut out = io::stdout().lock();
-        let written = findings
-            .iter()
-            .try_for_each(|f| writeln!(out, "{}", f.to_json()))
-            .and_then(|()| out.flush());
-        written
-            .map(|()| Published::all(attempted))
-            .map_err(|e| PublishError {
-                attempted,
-                failed: attempted,
-                reason: format!("stdout: {e}"),
-                ..PublishError::default()
-            })
+    /// All `attempted` findings failed, for `reason`.
+    pub fn all(attempted: usize, reason: String) -> Self {
+        PublishError {
+            attempted,
+            failed: attempted,
+            reason,
+            ..PublishError::default()
+        }
     }
 }
 
@@ -114,120 +121,12 @@ impl Memory {
 }
 
 impl Sink for Memory {
-    async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
+    fn publish(&self, findings: Vec<Finding>) -> Publishing<'_> {
         let n = findings.len();
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend(findings);
-        Ok(Published::all(n))
-    }
-}
-
-/// Publishes to two sinks (stdout and SNS for `scan --publish`). The second one's counts are
-/// the result: stdout shows every finding, the topic may leave duplicates out.
-#[derive(Debug, Default)]
-pub struct Tee<A, B>(pub A, pub B);
-
-impl<A: Sink, B: Sink> Sink for Tee<A, B> {
-    async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
-        let attempted = findings.len();
-        let first = self.0.publish(findings.clone()).await;
-        let second = self.1.publish(findings).await;
-        match (first, second) {
-            (Ok(_), Ok(p)) => Ok(p),
-            (Ok(_), Err(e)) => Err(e),
-            (Err(e), Ok(p)) => Err(PublishError {
-                duplicates: p.duplicates,
-                suppressed: p.suppressed,
-                ..e
-            }),
-            (Err(a), Err(b)) => Err(PublishError {
-                attempted,
-                failed: a.failed.max(b.failed),
-                reason: format!("{}; {}", a.reason, b.reason),
-                ..b
-            }),
-        }
-    }
-}
-
-/// The findings topic: as it is, or behind the idempotency store (`DEDUP_TABLE`).
-#[derive(Debug)]
-pub enum Topic {
-    Sns(SnsSink),
-    Deduplicated(Dedup<SnsSink, DynamoLedger>),
-}
-
-impl Topic {
-    /// `sns` behind `ledger`, if there is one.
-    pub fn new(sns: SnsSink, ledger: Option<DynamoLedger>) -> Self {
-        match ledger {
-            Some(ledger) => Topic::Deduplicated(Dedup::new(sns, ledger)),
-            None => Topic::Sns(sns),
-        }
-    }
-}
-
-impl Sink for Topic {
-    async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
-        match self {
-            Topic::Sns(s) => s.publish(findings).await,
-            Topic::Deduplicated(s) => s.publish(findings).await,
-        }
-    }
-}
-
-/// Where findings go: the topic when there is one, stdout when there is none, or both
-/// (`scan --publish`).
-#[derive(Debug)]
-pub enum Route {
-    Stdout(Stdout),
-    Topic(Topic),
-    Both(Tee<Stdout, Topic>),
-}
-
-impl Sink for Route {
-    async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
-        match self {
-            Route::Stdout(s) => s.publish(findings).await,
-            Route::Topic(s) => s.publish(findings).await,
-            Route::Both(s) => s.publish(findings).await,
-        }
-    }
-}
-
-/// The sink a configuration asks for, chosen at run time: the [`Route`], with the
-/// organization's view of each target ([`Org`]) in front.
-#[derive(Debug)]
-pub struct Output(Org<Route>);
-
-impl Output {
-    /// `topic`: the topic, if one is configured; `echo`: also print to stdout.
-    pub fn new(topic: Option<Topic>, echo: bool) -> Self {
-        let route = match (topic, echo) {
-            (Some(topic), true) => Route::Both(Tee(Stdout, topic)),
-            (Some(topic), false) => Route::Topic(topic),
-            (None, _) => Route::Stdout(Stdout),
-        };
-        Output(Org::new(route, None, false))
-    }
-
-    /// Marks each target as a member of `organization` or not and, with `suppress`, leaves
-    /// out the shares with its accounts.
-    pub fn with_organization(
-        self,
-        organization: Option<Arc<Organization>>,
-        suppress: bool,
-    ) -> Self {
-        Output(Org::new(self.0.into_inner(), organization, suppress))
-    }
-}
-
-impl Sink for Output {
-    async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
-        // Boxed: the nested futures of every stage are otherwise one type too deep for the
-        // compiler's layout queries in the callers' async blocks.
-        Box::pin(self.0.publish(findings)).await
+        Box::pin(async move { Ok(Published::all(n)) })
     }
 }

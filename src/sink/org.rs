@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::{PublishError, Published, Sink};
+use super::{PublishError, Published, Publishing, Sink};
 use crate::finding::{Finding, TargetInfo};
 use crate::org::Organization;
 
@@ -38,7 +38,13 @@ impl<S> Org<S> {
 }
 
 impl<S: Sink> Sink for Org<S> {
-    async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
+    fn publish(&self, findings: Vec<Finding>) -> Publishing<'_> {
+        Box::pin(self.deliver(findings))
+    }
+}
+
+impl<S: Sink> Org<S> {
+    async fn deliver(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
         let Some(organization) = &self.organization else {
             return self.inner.publish(findings).await;
         };
@@ -89,25 +95,10 @@ impl<S: Sink> Sink for Org<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudtrail::Record;
-    use crate::rule::{self, TrustedAccounts};
     use crate::sink::Memory;
-    use serde_json::json;
 
     fn findings() -> Vec<Finding> {
-        let raw = json!({
-            "eventID": "e1", "eventSource": "ec2.amazonaws.com",
-            "eventName": "ModifySnapshotAttribute", "recipientAccountId": "756680937392",
-            "requestParameters": {"snapshotId": "snap-1", "attributeType": "CREATE_VOLUME_PERMISSION",
-                "createVolumePermission": {"add": {"items": [
-                    {"userId": "111122223333"}, {"userId": "999999999999"}, {"group": "all"}]}}}
-        });
-        rule::detect(
-            &Record::new(&raw).unwrap(),
-            None,
-            &TrustedAccounts::default(),
-            None,
-        )
+        crate::testing::share_findings("e1", &["111122223333", "999999999999", "all"])
     }
 
     fn member(f: &Finding) -> Option<bool> {

@@ -13,9 +13,9 @@ use std::time::Duration;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use serde_json::json;
 
-pub use super::message::subject;
-pub use super::message::{chatbot_message, email_text};
-use super::{PublishError, Published, Sink};
+use super::message;
+pub use super::message::{chatbot_message, email_text, subject};
+use super::{PublishError, Published, Publishing, Sink};
 use crate::finding::Finding;
 
 /// How messages are written for the topic's non-machine subscribers (`NOTIFICATION_FORMAT`).
@@ -165,7 +165,13 @@ impl SnsSink {
 }
 
 impl Sink for SnsSink {
-    async fn publish(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
+    fn publish(&self, findings: Vec<Finding>) -> Publishing<'_> {
+        Box::pin(self.deliver(findings))
+    }
+}
+
+impl SnsSink {
+    async fn deliver(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
         let attempted = findings.len();
         let mut failed = 0;
         let mut reason = None;
@@ -262,7 +268,7 @@ pub fn batch_entry_as(
     }
     if fifo {
         entry = entry
-            .message_group_id(f.snapshot_id.as_deref().unwrap_or("unknown-snapshot"))
+            .message_group_id(f.resource.id.as_deref().unwrap_or("unknown-resource"))
             .message_deduplication_id(&f.finding_id);
     }
     entry.build().map_err(|e| e.to_string())
@@ -323,15 +329,17 @@ struct Sent {
 }
 
 /// SNS message attributes for subscription filter policies: (name, data type, value).
-/// `finding_kind` is `share` or `use`; for a use, `target_account` is the account that used
-/// the snapshot and `public` is `false` (the finding is not a public share).
+/// `finding_kind` is the rule's kind (`share`, `use`, ...) and `resource_type` what it is about
+/// (`ebs-snapshot`, `ami`, ...); for a use, `target_account` is the account that used the
+/// snapshot and `public` is `false` (the finding is not a public share).
 pub fn attributes(f: &Finding) -> Vec<(&'static str, &'static str, String)> {
     let member = f.target.as_ref().and_then(|t| t.organization_member);
     let mut attributes = vec![
         ("severity", "String", f.rule.severity.clone()),
         ("risk_score", "Number", f.rule.risk_score.to_string()),
         ("rule_id", "String", f.rule.id.clone()),
-        ("finding_kind", "String", f.kind().to_owned()),
+        ("finding_kind", "String", message::kind(f).to_owned()),
+        ("resource_type", "String", f.resource.kind.as_str().to_owned()),
         ("event_action", "String", f.event.action.clone()),
         ("target_account", "String", f.user_id.clone()),
         ("public", "String", f.is_public().to_string()),
@@ -343,26 +351,18 @@ pub fn attributes(f: &Finding) -> Vec<(&'static str, &'static str, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudtrail::Record;
-    use crate::finding::RULE_ID;
-    use crate::rule::{self, TrustedAccounts};
+    use crate::rule;
     use serde_json::json;
 
     fn share_record() -> serde_json::Value {
-        json!({
-            "eventID": "6897ff63-d738-445c-9e86-43e5b1f8e12f",
-            "eventSource": "ec2.amazonaws.com",
-            "eventName": "ModifySnapshotAttribute",
-            "recipientAccountId": "756680937392",
-            "requestParameters": {"snapshotId": "snap-041993b54a9b3af6f",
-                "attributeType": "CREATE_VOLUME_PERMISSION",
-                "createVolumePermission": {"add": {"items": [{"userId": "098797384747"}, {"group": "all"}]}}}
-        })
+        crate::testing::share_record(
+            "6897ff63-d738-445c-9e86-43e5b1f8e12f",
+            &["098797384747", "all"],
+        )
     }
 
     fn findings(raw: &serde_json::Value) -> Vec<Finding> {
-        let record = Record::new(raw).unwrap();
-        rule::detect(&record, None, &TrustedAccounts::default(), None)
+        crate::testing::findings_of(raw)
     }
 
     #[test]
@@ -393,7 +393,8 @@ mod tests {
         assert!(attrs.contains(&("risk_score", "Number", "21".to_owned())));
         assert!(attrs.contains(&("target_account", "String", "all".to_owned())));
         assert!(attrs.contains(&("public", "String", "true".to_owned())));
-        assert!(attrs.contains(&("rule_id", "String", RULE_ID.to_owned())));
+        assert!(attrs.contains(&("rule_id", "String", rule::share::RULE.identity.id.to_owned())));
+        assert!(attrs.contains(&("resource_type", "String", "ebs-snapshot".to_owned())));
         assert!(attrs.contains(&("event_action", "String", rule::EVENT_NAME.to_owned())));
     }
 }

@@ -258,13 +258,9 @@ pub const ORIGIN: &str = "s3://bucket/AWSLogs/111122223333/CloudTrail/us-east-1/
 /// The findings of one record, evaluated directly.
 pub fn direct_findings(c: &Case, trusted: &TrustedAccounts) -> Vec<String> {
     let view = Record::new(&c.record).unwrap();
-    let Some(share) = rule::evaluate(&view, c.envelope.as_deref(), trusted) else {
-        return vec![];
-    };
-    share
-        .targets
+    rule::detect(&view, c.envelope.as_deref(), trusted, Some(ORIGIN))
         .iter()
-        .map(|t| Finding::new(&view, &share, t, Some(ORIGIN)).to_json())
+        .map(Finding::to_json)
         .collect()
 }
 

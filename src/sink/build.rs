@@ -1,0 +1,97 @@
+//! The wiring of the sinks from the configuration: the outputs in a list, the layers that
+//! cover them all in front. Adding an output is a module of its own and one block here.
+//!
+//! ```text
+//! Org ─► [Echo: stdout] ─► Dedup ─► Fanout [ SNS, ... ]
+//! ```
+//! - [`Org`] says of each target whether it belongs to the organization, and with
+//!   `SUPPRESS_ORGANIZATION_SHARES` leaves out shares inside it, before any output sees them;
+//! - [`Echo`] (`scan --publish`) prints every finding, duplicates included;
+//! - [`Dedup`] (`DEDUP_TABLE`) sends each finding once whatever the path, to every output;
+//! - the outputs each get every finding; with none configured, findings go to stdout.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+
+use super::sns::NotificationFormat;
+use super::{Dedup, DynamoLedger, Echo, Fanout, Org, Sink, SnsSink, Stdout};
+use crate::aws::ClientSettings;
+use crate::org::Organization;
+
+/// The outputs and layers a configuration asks for (read from the environment by `config`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outputs {
+    /// `FINDINGS_TOPIC_ARN`.
+    pub topic_arn: Option<String>,
+    /// `NOTIFICATION_FORMAT`.
+    pub notification_format: NotificationFormat,
+    /// `DEDUP_TABLE`.
+    pub dedup_table: Option<String>,
+    /// `ORGANIZATION_ACCOUNTS`.
+    pub organization: Option<OrganizationAccounts>,
+    /// `SUPPRESS_ORGANIZATION_SHARES`.
+    pub suppress_organization_shares: bool,
+}
+
+/// Where the organization's accounts come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrganizationAccounts {
+    List(Vec<String>),
+    /// `organizations:ListAccounts`, cached.
+    Auto,
+}
+
+impl Outputs {
+    /// Whether building these needs AWS clients (`publish`: findings go to the outputs).
+    pub fn need_aws(&self, publish: bool) -> bool {
+        (publish && self.topic_arn.is_some())
+            || self.organization == Some(OrganizationAccounts::Auto)
+    }
+}
+
+/// The sink for `outputs`. `publish`: deliver to the configured outputs (the function always
+/// does; `scan` with `--publish`); `echo`: also print every finding on stdout (`scan`).
+/// Without an output to deliver to, findings go to stdout. Clients come from `sdk` (needed
+/// when [`Outputs::need_aws`]); no network call happens here.
+pub fn build(
+    outputs: &Outputs,
+    sdk: Option<&SdkConfig>,
+    settings: &ClientSettings,
+    publish: bool,
+    echo: bool,
+) -> Box<dyn Sink> {
+    let mut list: Vec<Box<dyn Sink>> = Vec::new();
+    if let (true, Some(sdk), Some(arn)) = (publish, sdk, &outputs.topic_arn) {
+        let client = crate::aws::sns_from(sdk, settings);
+        let sns = SnsSink::new(client, arn.clone()).with_format(outputs.notification_format);
+        list.push(Box::new(sns));
+    }
+    let delivery: Option<Box<dyn Sink>> = match list.len() {
+        0 => None,
+        1 => list.pop(),
+        _ => Some(Box::new(Fanout(list))),
+    };
+    let delivery = match (delivery, sdk, &outputs.dedup_table) {
+        (Some(inner), Some(sdk), Some(table)) => {
+            let ledger = DynamoLedger::new(crate::aws::dynamodb_from(sdk, settings), table);
+            Some(Box::new(Dedup::new(inner, ledger)) as Box<dyn Sink>)
+        }
+        (delivery, ..) => delivery,
+    };
+    let sink: Box<dyn Sink> = match (delivery, echo) {
+        (Some(inner), true) => Box::new(Echo(inner)),
+        (Some(inner), false) => inner,
+        (None, _) => Box::new(Stdout),
+    };
+    let organization = outputs.organization.as_ref().and_then(|o| match o {
+        OrganizationAccounts::List(ids) => Some(Arc::new(Organization::list(ids.iter().cloned()))),
+        OrganizationAccounts::Auto => sdk.map(|sdk| {
+            Arc::new(Organization::auto(
+                crate::aws::organizations_from(sdk, settings),
+                crate::org::REFRESH,
+            ))
+        }),
+    });
+    Box::new(Org::new(sink, organization, outputs.suppress_organization_shares))
+}
