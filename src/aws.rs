@@ -82,10 +82,7 @@ macro_rules! bounded_client {
             config.set_region(Some(aws_config::Region::new(region.clone())));
         }
         if let Some(name) = &settings.retry_partition {
-            config.set_retry_partition(Some(RetryPartition::new(format!(
-                "{name}-{}",
-                $service
-            ))));
+            config.set_retry_partition(Some(RetryPartition::new(format!("{name}-{}", $service))));
         }
         let config = config.timeout_config(bounded(settings.timeouts)).build();
         $krate::Client::from_conf(config)
@@ -95,7 +92,13 @@ macro_rules! bounded_client {
 /// The findings topic's client, signing for the topic's region. Publishing is small and must
 /// not hang an invocation: each attempt and the whole call are bounded.
 pub fn sns_from(sdk: &SdkConfig, settings: &ClientSettings) -> aws_sdk_sns::Client {
-    bounded_client!(aws_sdk_sns, sdk, settings, "sns", settings.sns_region.as_ref())
+    bounded_client!(
+        aws_sdk_sns,
+        sdk,
+        settings,
+        "sns",
+        settings.sns_region.as_ref()
+    )
 }
 
 /// The idempotency store's client (`DEDUP_TABLE`). Each finding costs a call or two on the
@@ -110,7 +113,13 @@ pub fn organizations_from(
     sdk: &SdkConfig,
     settings: &ClientSettings,
 ) -> aws_sdk_organizations::Client {
-    bounded_client!(aws_sdk_organizations, sdk, settings, "organizations", None::<&String>)
+    bounded_client!(
+        aws_sdk_organizations,
+        sdk,
+        settings,
+        "organizations",
+        None::<&String>
+    )
 }
 
 /// The S3 client that reads log files: a connect timeout only (an object may take long to

@@ -223,7 +223,10 @@ mod tests {
         assert_eq!(c.clients.sns_region, None);
         assert_eq!(c.outputs.notification_format, NotificationFormat::Json);
         let chat = config(&[("NOTIFICATION_FORMAT", " Chatbot ")]).unwrap();
-        assert_eq!(chat.outputs.notification_format, NotificationFormat::Chatbot);
+        assert_eq!(
+            chat.outputs.notification_format,
+            NotificationFormat::Chatbot
+        );
         assert_eq!(c.outputs.dedup_table, None);
         assert_eq!(c.outputs.organization, None);
         assert!(!c.outputs.suppress_organization_shares);
@@ -237,7 +240,10 @@ mod tests {
             ("SUPPRESS_ORGANIZATION_SHARES", "true"),
         ])
         .unwrap();
-        assert_eq!(c.outputs.dedup_table.as_deref(), Some("stack-DedupTable-ABC"));
+        assert_eq!(
+            c.outputs.dedup_table.as_deref(),
+            Some("stack-DedupTable-ABC")
+        );
         assert_eq!(
             c.outputs.organization,
             Some(OrganizationAccounts::List(vec![

@@ -61,11 +61,11 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
         let Some(view) = Record::new(record) else {
             return tally;
         };
-        let detected =
-            rule::evaluate_record(&view, envelope_account, &self.settings.trusted, None);
+        let detected = rule::evaluate_record(&view, envelope_account, &self.settings.trusted, None);
         for problem in detected.problems {
             tally.input_errors += 1;
-            tally.error(format!("record {}: {problem}", view.event_id.unwrap_or("without an eventID")));
+            let id = view.event_id.unwrap_or("none");
+            tally.error(format!("record (eventID {id}): {problem}"));
         }
         let findings = detected.findings;
         tally.findings = findings.len() as u64;

@@ -68,7 +68,10 @@ mod tests {
         assert_eq!(prefix("aé", 2), "a");
         let long = "é".repeat(100);
         let clipped = clip_with(&long, 21, "…[x]");
-        assert!(clipped.len() <= 21 && clipped.ends_with("…[x]"), "{clipped}");
+        assert!(
+            clipped.len() <= 21 && clipped.ends_with("…[x]"),
+            "{clipped}"
+        );
         assert_eq!(clip_with("short", 21, "…"), "short");
         assert_eq!(preview(&"x".repeat(100)), format!("{:?}…", "x".repeat(80)));
         assert_eq!(preview("a\nb"), "\"a\\nb\"");

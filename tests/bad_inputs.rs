@@ -525,8 +525,16 @@ fn rows() -> Vec<Row> {
         // --- wrong shape inside a share record (reader and Lambda agree) -------------------------
         reader("request-parameters-null.json").records(1),
         lambda("request-parameters-null.json").trigger("cloudtrail-records"),
-        reader("request-parameters-string-not-json.json").records(1),
-        lambda("request-parameters-string-not-json.json"),
+        // Parameters that cannot be read are a record error naming the record, not a silent
+        // "no finding".
+        reader("request-parameters-string-not-json.json")
+            .records(1)
+            .errors(1, &["record 1 (byte 12): requestParameters is a string that is not JSON"]),
+        lambda("request-parameters-string-not-json.json").errors(
+            1,
+            &["record (eventID 6897ff63-d738-445c-9e86-43e5b1f8e12f): requestParameters is a \
+               string that is not JSON"],
+        ),
         reader("request-parameters-array.json").records(1),
         lambda("request-parameters-array.json"),
         reader("create-volume-permission-null.json").records(1),

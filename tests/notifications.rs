@@ -301,7 +301,10 @@ async fn aws_queues_get_the_finding_exactly_and_chat_endpoints_the_card() {
             let id: Value = serde_json::from_str(text).unwrap();
             let f = by_id(id["finding_id"].as_str().unwrap());
             assert_eq!(text, f.to_json(), "{format:?}");
-            assert_eq!(m["MessageAttributes"]["finding_kind"]["Value"], message::kind(f));
+            assert_eq!(
+                m["MessageAttributes"]["finding_kind"]["Value"],
+                message::kind(f)
+            );
             assert_eq!(m["Subject"], subject(f));
         }
         c.sqs

@@ -76,7 +76,9 @@ impl Finding {
                 kind: resource.kind,
                 id: resource.id.as_deref().map(clip),
             },
-            attribute_type: change.as_ref().and_then(|c| c.attribute.as_deref().map(clip)),
+            attribute_type: change
+                .as_ref()
+                .and_then(|c| c.attribute.as_deref().map(clip)),
             operation_type: change.as_ref().map(|c| c.operation.to_owned()),
             user_id: clip(target.user_id()),
             public: change.as_ref().map(|_| target.is_public()),

@@ -200,7 +200,9 @@ mod tests {
         let raw = serde_json::json!({"a": {"x": 1}, "b": "{\"x\": 2}", "c": "{nope", "d": null});
         assert_eq!(json_field(&raw, "a").unwrap().unwrap()["x"], 1);
         assert_eq!(json_field(&raw, "b").unwrap().unwrap()["x"], 2);
-        assert!(json_field(&raw, "c").unwrap_err().starts_with("c is a string that is not JSON"));
+        assert!(json_field(&raw, "c")
+            .unwrap_err()
+            .starts_with("c is a string that is not JSON"));
         assert!(json_field(&raw, "d").unwrap().is_none());
         assert!(json_field(&raw, "e").unwrap().is_none());
     }

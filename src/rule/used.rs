@@ -92,7 +92,11 @@ fn evaluate(record: &Record<'_>, cx: &Context<'_>) -> Result<Vec<Detection>, Str
     let target = user.map_or(Target::Unknown, |u| Target::Account(u.to_owned()));
     let message = format!(
         "EBS snapshot {} of account {} was {verb} by account {}",
-        snapshot.as_deref().map(clip).as_deref().unwrap_or("(unknown id)"),
+        snapshot
+            .as_deref()
+            .map(clip)
+            .as_deref()
+            .unwrap_or("(unknown id)"),
         owner.map(clip).as_deref().unwrap_or("(unknown)"),
         clip(target.user_id()),
     );

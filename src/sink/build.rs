@@ -93,5 +93,9 @@ pub fn build(
             ))
         }),
     });
-    Box::new(Org::new(sink, organization, outputs.suppress_organization_shares))
+    Box::new(Org::new(
+        sink,
+        organization,
+        outputs.suppress_organization_shares,
+    ))
 }

@@ -173,7 +173,11 @@ pub fn chatbot_message(f: &Finding) -> Value {
 pub fn subject(f: &Finding) -> String {
     let subject = match rule::of(f) {
         Some(rule) => (rule.texts.subject)(f),
-        None => format!("[{}] {}", ascii_safe(&f.rule.severity, 8), ascii_safe(&f.message, 80)),
+        None => format!(
+            "[{}] {}",
+            ascii_safe(&f.rule.severity, 8),
+            ascii_safe(&f.message, 80)
+        ),
     };
     debug_assert!(subject.len() < 100);
     subject

@@ -36,7 +36,8 @@ pub use sns::{SnsSink, BATCH_ENTRIES};
 pub use stdout::Stdout;
 
 /// What a publish returns, boxed so that sinks can be kept in a list (`Box<dyn Sink>`).
-pub type Publishing<'a> = Pin<Box<dyn Future<Output = Result<Published, PublishError>> + Send + 'a>>;
+pub type Publishing<'a> =
+    Pin<Box<dyn Future<Output = Result<Published, PublishError>> + Send + 'a>>;
 
 /// A destination for findings.
 pub trait Sink: Send + Sync {

@@ -339,7 +339,11 @@ pub fn attributes(f: &Finding) -> Vec<(&'static str, &'static str, String)> {
         ("risk_score", "Number", f.rule.risk_score.to_string()),
         ("rule_id", "String", f.rule.id.clone()),
         ("finding_kind", "String", message::kind(f).to_owned()),
-        ("resource_type", "String", f.resource.kind.as_str().to_owned()),
+        (
+            "resource_type",
+            "String",
+            f.resource.kind.as_str().to_owned(),
+        ),
         ("event_action", "String", f.event.action.clone()),
         ("target_account", "String", f.user_id.clone()),
         ("public", "String", f.is_public().to_string()),
@@ -393,7 +397,11 @@ mod tests {
         assert!(attrs.contains(&("risk_score", "Number", "21".to_owned())));
         assert!(attrs.contains(&("target_account", "String", "all".to_owned())));
         assert!(attrs.contains(&("public", "String", "true".to_owned())));
-        assert!(attrs.contains(&("rule_id", "String", rule::share::RULE.identity.id.to_owned())));
+        assert!(attrs.contains(&(
+            "rule_id",
+            "String",
+            rule::share::RULE.identity.id.to_owned()
+        )));
         assert!(attrs.contains(&("resource_type", "String", "ebs-snapshot".to_owned())));
         assert!(attrs.contains(&("event_action", "String", rule::EVENT_NAME.to_owned())));
     }

@@ -251,17 +251,19 @@ pub struct Built {
     pub text: Vec<u8>,
     /// Each record slice the splitter should cut, with its length and its findings.
     pub slices: Vec<(usize, Vec<String>)>,
+    /// Slices holding a record whose parameters cannot be read (a string that is not JSON):
+    /// each is one record error, its findings are still given.
+    pub unreadable: u64,
 }
 
 pub const ORIGIN: &str = "s3://bucket/AWSLogs/111122223333/CloudTrail/us-east-1/prop.json.gz";
 
-/// The findings of one record, evaluated directly.
-pub fn direct_findings(c: &Case, trusted: &TrustedAccounts) -> Vec<String> {
+/// The findings of one record, evaluated directly, and whether a rule could not read it.
+pub fn direct_findings(c: &Case, trusted: &TrustedAccounts) -> (Vec<String>, bool) {
     let view = Record::new(&c.record).unwrap();
-    rule::detect(&view, c.envelope.as_deref(), trusted, Some(ORIGIN))
-        .iter()
-        .map(Finding::to_json)
-        .collect()
+    let detected = rule::evaluate_record(&view, c.envelope.as_deref(), trusted, Some(ORIGIN));
+    let findings = detected.findings.iter().map(Finding::to_json).collect();
+    (findings, !detected.problems.is_empty())
 }
 
 pub fn build(spec: &FileSpec) -> Built {
@@ -269,6 +271,7 @@ pub fn build(spec: &FileSpec) -> Built {
     let mut w = Writer::new(spec.style);
     let mut text = String::new();
     let mut slices = Vec::new();
+    let mut unreadable = 0;
     if spec.bom {
         text.push('\u{FEFF}');
     }
@@ -289,23 +292,29 @@ pub fn build(spec: &FileSpec) -> Built {
                 };
                 let mut body = Vec::new();
                 let mut all = Vec::new();
+                let mut any_unreadable = false;
                 for c in records {
                     let t = w.text(&wrapped(c));
-                    let found = direct_findings(c, &trusted);
+                    let (found, problem) = direct_findings(c, &trusted);
                     all.extend(found.iter().cloned());
-                    body.push((t, found));
+                    any_unreadable |= problem;
+                    body.push((t, found, problem));
                 }
                 let joined = body
                     .iter()
-                    .map(|(t, _)| t.as_str())
+                    .map(|(t, _, _)| t.as_str())
                     .collect::<Vec<_>>()
                     .join(",\n");
                 let tail = if *trailer { ",\"x\":\"]}{\"" } else { "" };
                 let file = format!("{{\"{key}\": [{joined}]{tail}}}");
                 if *escaped_key {
                     slices.push((file.len(), all));
+                    unreadable += u64::from(any_unreadable);
                 } else {
-                    slices.extend(body.into_iter().map(|(t, f)| (t.len(), f)));
+                    for (t, f, problem) in body {
+                        slices.push((t.len(), f));
+                        unreadable += u64::from(problem);
+                    }
                 }
                 text.push_str(&file);
             }
@@ -313,14 +322,18 @@ pub fn build(spec: &FileSpec) -> Built {
                 let mut parts = Vec::new();
                 for c in records {
                     let t = w.text(&wrapped(c));
-                    slices.push((t.len(), direct_findings(c, &trusted)));
+                    let (found, problem) = direct_findings(c, &trusted);
+                    slices.push((t.len(), found));
+                    unreadable += u64::from(problem);
                     parts.push(t);
                 }
                 text.push_str(&format!("[{}]", parts.join(" ,")));
             }
             Chunk::Bare(c) => {
                 let t = w.text(&wrapped(c));
-                slices.push((t.len(), direct_findings(c, &trusted)));
+                let (found, problem) = direct_findings(c, &trusted);
+                slices.push((t.len(), found));
+                unreadable += u64::from(problem);
                 text.push_str(&t);
             }
         }
@@ -330,6 +343,7 @@ pub fn build(spec: &FileSpec) -> Built {
         bytes: encode(&text, spec.gzip.as_ref()),
         text,
         slices,
+        unreadable,
     }
 }
 
