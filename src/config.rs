@@ -18,7 +18,7 @@ pub struct Settings {
     pub limits: Limits,
 }
 
-/// Everything the environment sets. See the README's configuration table.
+/// Everything the environment sets. See the table of `docs/configuration.md`.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `FINDINGS_TOPIC_ARN`: where findings go; without it, stdout.
