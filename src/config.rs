@@ -13,7 +13,7 @@ pub struct Settings {
     pub limits: Limits,
 }
 
-/// Everything the environment sets. See the README's configuration table.
+/// Everything the environment sets. See the table of `docs/configuration.md`.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where findings go (`FINDINGS_TOPIC_ARN`; without it, stdout), and the layers in front:

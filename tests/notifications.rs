@@ -156,22 +156,26 @@ fn the_chat_notification_follows_the_custom_schema() {
     assert_eq!(v["email"], email_text(&f));
 }
 
-/// The README's fenced block of `lang` that follows the first line containing `after`.
-fn readme_block(after: &str, lang: &str) -> String {
-    let readme = std::fs::read_to_string("README.md").unwrap();
-    let start = readme
+/// The page of the documentation that shows what each subscriber receives.
+const FINDINGS_DOC: &str = "docs/findings.md";
+
+/// That page's fenced block of `lang` that follows the first line containing `after`.
+fn doc_block(after: &str, lang: &str) -> String {
+    let doc = std::fs::read_to_string(FINDINGS_DOC).unwrap();
+    let start = doc
         .find(after)
-        .unwrap_or_else(|| panic!("README: {after}"));
+        .unwrap_or_else(|| panic!("{FINDINGS_DOC}: {after}"));
     let fence = format!("```{lang}\n");
-    let body = start + readme[start..].find(&fence).unwrap() + fence.len();
-    let end = body + readme[body..].find("\n```").unwrap();
-    readme[body..end].to_owned()
+    let body = start + doc[start..].find(&fence).unwrap() + fence.len();
+    let end = body + doc[body..].find("\n```").unwrap();
+    doc[body..end].to_owned()
 }
 
-/// Whether the README's abbreviated JSON says only what `actual` holds: "…" in a string stands
-/// for any text, an array ending in "…" for the rest of its items; objects have the same keys.
-fn abbreviates(readme: &Value, actual: &Value) -> bool {
-    match (readme, actual) {
+/// Whether the documentation's abbreviated JSON says only what `actual` holds: "…" in a
+/// string stands for any text, an array ending in "…" for the rest of its items; objects have
+/// the same keys.
+fn abbreviates(doc: &Value, actual: &Value) -> bool {
+    match (doc, actual) {
         (Value::String(r), Value::String(a)) if r.contains('…') => {
             let mut rest = a.as_str();
             r.split('…').all(|piece| match rest.find(piece) {
@@ -193,24 +197,25 @@ fn abbreviates(readme: &Value, actual: &Value) -> bool {
                 && r.iter()
                     .all(|(k, v)| a.get(k).is_some_and(|a| abbreviates(v, a)))
         }
-        _ => readme == actual,
+        _ => doc == actual,
     }
 }
 
-/// The README shows what the code writes for `events/eventbridge-used-copy.json`: the e-mail
-/// text whole, and the chat card abbreviated but otherwise exact.
+/// `docs/findings.md` ("What each subscriber receives") shows what the code writes for
+/// `events/eventbridge-used-copy.json`: the e-mail text whole, and the chat card abbreviated but
+/// otherwise exact.
 #[test]
-fn the_readme_examples_are_what_the_code_writes() {
+fn the_documented_examples_are_what_the_code_writes() {
     let f = used();
-    let email = readme_block("### What each subscriber receives", "text");
+    let email = doc_block("### What each subscriber receives", "text");
     assert_eq!(email, email_text(&f).trim_end());
 
     let card: Value =
-        serde_json::from_str(&readme_block("With `NOTIFICATION_FORMAT=chatbot`", "json")).unwrap();
+        serde_json::from_str(&doc_block("With `NOTIFICATION_FORMAT=chatbot`", "json")).unwrap();
     let actual = chatbot_message(&f);
     assert!(
         abbreviates(&card, &actual),
-        "the README's card:\n{card:#}\nthe code's:\n{actual:#}"
+        "the card of {FINDINGS_DOC}:\n{card:#}\nthe code's:\n{actual:#}"
     );
     // The comparison is not vacuous: a changed value is caught.
     let mut changed = actual.clone();

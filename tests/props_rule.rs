@@ -1,5 +1,6 @@
-//! Property tests (proptest): the rule against an independent model of the README's rule, on
-//! generated records (`tests/support/cases.rs`), and the model against the README's words.
+//! Property tests (proptest): the rule against an independent model of the rule as
+//! `docs/findings.md` states it ("The rule"), on generated records (`tests/support/cases.rs`),
+//! and the model against those words.
 //!
 //! Case counts are set per property; `PROPTEST_CASES=N` overrides them all for a longer run.
 //! Failures are not persisted to disk (proptest prints the minimal failing input instead).
@@ -28,9 +29,10 @@ struct ModelShare {
     targets: Vec<Want>,
 }
 
-/// The README's rule ("The rule"), written out plainly, without any code of the crate.
+/// The rule as `docs/findings.md` states it ("The rule"), written out plainly, without any
+/// code of the crate.
 ///
-/// Where the README is silent the model takes these readings, each stated in the crate's docs:
+/// Where that text is silent the model takes these readings, each stated in the crate's docs:
 /// a field of a type CloudTrail does not write (a number where a string belongs) reads as
 /// absent, like a missing one (`cloudtrail.rs`); an error field is set when it is present and
 /// neither `null` nor `""` (`Record::error_code`); a `userId` is compared and reported without
@@ -224,9 +226,10 @@ fn the_record_generator_reaches_every_verdict() {
     );
 }
 
-/// Some fixed points, so that the model itself is checked against the README's words.
+/// Some fixed points, so that the model itself is checked against the words of
+/// `docs/findings.md`.
 #[test]
-fn the_model_reads_the_readme_as_written() {
+fn the_model_reads_the_documented_rule_as_written() {
     let base = |params: Value| {
         json!({
             "eventSource": "ec2.amazonaws.com",

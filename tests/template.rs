@@ -1405,23 +1405,35 @@ fn a_function_deployed_with_cargo_lambda_gets_a_role_of_its_own() {
     );
 }
 
-/// The README's shell blocks.
+/// The shell blocks of README.md and of every page of docs/, where the deploy commands are;
+/// each block starts with a comment naming its file.
 fn readme_shell_blocks() -> Vec<String> {
-    let readme = std::fs::read_to_string("README.md").unwrap();
+    let mut files: Vec<_> = std::fs::read_dir("docs")
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    files.sort();
+    files.insert(0, "README.md".into());
     let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in readme.lines() {
-        match (&mut current, line.trim_start()) {
-            (None, l) if l.starts_with("```sh") => current = Some(String::new()),
-            (Some(block), l) if l.starts_with("```") => {
-                blocks.push(std::mem::take(block));
-                current = None;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut current: Option<String> = None;
+        for line in text.lines() {
+            match (&mut current, line.trim_start()) {
+                (None, l) if l.starts_with("```sh") => {
+                    current = Some(format!("# {}\n", file.display()))
+                }
+                (Some(block), l) if l.starts_with("```") => {
+                    blocks.push(std::mem::take(block));
+                    current = None;
+                }
+                (Some(block), l) => {
+                    block.push_str(l);
+                    block.push('\n');
+                }
+                _ => {}
             }
-            (Some(block), l) => {
-                block.push_str(l);
-                block.push('\n');
-            }
-            _ => {}
         }
     }
     blocks

@@ -31,7 +31,7 @@ use scanner::Scanner;
                   ATT&CK T1537).\n\nWith no command inside AWS Lambda (AWS_LAMBDA_RUNTIME_API \
                   set), runs as the Lambda function. Configuration comes from the environment: \
                   FINDINGS_TOPIC_ARN, TRUSTED_ACCOUNT_IDS, MAX_OBJECT_BYTES, MAX_RECORD_BYTES (see \
-                  the README)."
+                  docs/configuration.md)."
 )]
 pub struct Cli {
     #[command(subcommand)]
