@@ -7,6 +7,8 @@
 //! - [`records`]: CloudTrail records, log files and keys, and the sample events on disk;
 //! - [`gzip`]: gzip members, and gzip log files;
 //! - [`oracle`]: the findings of a full parse, what the fast reader must match;
+//! - [`cfn`] and [`stack`]: the CloudFormation templates read as data, and a stack of them
+//!   evaluated for given parameters;
 //! - [`prng`]: a small seeded generator, so that a failure is reproducible from its seed;
 //! - [`cases`], [`files`] and [`edits`]: proptest generators of CloudTrail records, of log
 //!   files, and of byte edits.
@@ -15,6 +17,7 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod cfn;
 pub mod edits;
 pub mod files;
 pub mod gzip;
@@ -24,3 +27,4 @@ pub mod oracle;
 pub mod prng;
 pub mod proxy;
 pub mod records;
+pub mod stack;
