@@ -13,6 +13,9 @@ use serde_json::{json, Value};
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "111122223333";
 
+/// A trail's SNS topic in another account and region (parameter `TrailSnsTopicArn`).
+pub const TRAIL_TOPIC: &str = "arn:aws:sns:eu-west-1:999988887777:org-trail-deliveries";
+
 /// A template with the parameter values of one deployment.
 pub struct Stack<'t> {
     t: &'t Value,
@@ -242,6 +245,22 @@ impl<'t> Stack<'t> {
             }
         }
         out
+    }
+}
+
+/// Parameters, whether they are refused, and why.
+pub type Case<'a> = (&'a [(&'a str, &'a str)], bool, &'a str);
+
+/// Parameter sets that cannot work, each refused by a rule of the template before anything is
+/// created, and sets that must pass: fails on the first case whose refusal is not as given.
+pub fn assert_refusals(t: &Value, cases: &[Case]) {
+    for (params, refused, why) in cases {
+        let refusals = Stack::new(t, params).refusals();
+        assert_eq!(
+            !refusals.is_empty(),
+            *refused,
+            "{why}: {params:?} gave {refusals:#?}"
+        );
     }
 }
 
