@@ -394,7 +394,7 @@ fn the_idempotency_store_is_an_encrypted_on_demand_table_with_a_ttl_only_when_as
         table["AttributeDefinitions"],
         json!([{"AttributeName": "finding_id", "AttributeType": "S"}])
     );
-    // The attribute the function writes its expiry to (src/sink/dedup.rs TTL_ATTRIBUTE).
+    // The attribute the function writes its expiry to (src/sink/ledger.rs TTL_ATTRIBUTE).
     assert_eq!(
         table["TimeToLiveSpecification"],
         json!({"AttributeName": "expires_at", "Enabled": true})
