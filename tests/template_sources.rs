@@ -7,6 +7,10 @@ mod support;
 
 use serde_json::{json, Value};
 use support::cfn::{load, resources, template, with_action};
+use support::patterns::{
+    event_pattern_lists, eventbridge_patterns, filter_event_names, filter_event_sources,
+    subscription_filter_event_names,
+};
 use support::stack::{Stack, ACCOUNT, TRAIL_TOPIC};
 
 #[test]
@@ -348,4 +352,117 @@ fn the_forwarder_sends_exactly_the_detector_events_to_the_central_bus_only() {
             "AWS::SQS::QueuePolicy"
         ]
     );
+}
+
+// The pattern readers of tests/support/patterns.rs, on the templates as written and on patterns
+// made for the purpose: what a test comparing the paths' events relies on them to read.
+
+#[test]
+fn the_pattern_reader_lists_each_rule_s_sources_and_event_names() {
+    let names = || {
+        vec![
+            "ModifySnapshotAttribute".to_owned(),
+            "SharedSnapshotCopyInitiated".to_owned(),
+            "SharedSnapshotVolumeCreated".to_owned(),
+        ]
+    };
+    let ec2 = |id: &str| {
+        (
+            id.to_owned(),
+            vec!["aws.ec2".to_owned()],
+            vec!["ec2.amazonaws.com".to_owned()],
+            names(),
+        )
+    };
+    assert_eq!(
+        eventbridge_patterns(&template()),
+        [
+            ec2("SnapshotAttributeRule"),
+            // The trail bucket's rule filters on the bucket and key, not on an event.
+            (
+                "TrailObjectCreatedRule".to_owned(),
+                vec!["aws.s3".to_owned()],
+                vec![],
+                vec![]
+            ),
+        ]
+    );
+    assert_eq!(
+        eventbridge_patterns(&load("forwarder.yaml")),
+        [ec2("ForwardRule")]
+    );
+    // As the stack evaluates it, and as JSON text.
+    let t = template();
+    let stack = Stack::new(&t, &[]);
+    let evaluated = &stack.properties("SnapshotAttributeRule")["EventPattern"];
+    let (_, sources, event_sources, event_names) = ec2("");
+    let expected = (sources, event_sources, event_names);
+    assert_eq!(event_pattern_lists("evaluated", evaluated), expected);
+    let text = json!(evaluated.to_string());
+    assert_eq!(event_pattern_lists("text", &text), expected);
+}
+
+#[test]
+fn the_filter_pattern_reader_lists_the_event_names_a_filter_accepts() {
+    let filters = subscription_filter_event_names(&template());
+    assert_eq!(filters.len(), 1);
+    let (id, pattern) = &filters[0];
+    assert_eq!(id, "TrailLogGroupSubscription");
+    assert_eq!(
+        filter_event_names(pattern),
+        [
+            "ModifySnapshotAttribute",
+            "SharedSnapshotCopyInitiated",
+            "SharedSnapshotVolumeCreated"
+        ]
+    );
+    assert_eq!(filter_event_sources(pattern), ["ec2.amazonaws.com"]);
+
+    // Plain text and Fn::Sub with nothing to substitute, by logical id.
+    let t = json!({"Resources": {
+        "B": {"Type": "AWS::Logs::SubscriptionFilter",
+              "Properties": {"FilterPattern": {"Fn::Sub": "{ $.eventName = \"${!x}\" }"}}},
+        "A": {"Type": "AWS::Logs::SubscriptionFilter",
+              "Properties": {"FilterPattern": "{ $.eventName = Y }"}},
+    }});
+    let filters = subscription_filter_event_names(&t);
+    assert_eq!(
+        filters,
+        [
+            ("A".to_owned(), "{ $.eventName = Y }".to_owned()),
+            ("B".to_owned(), "{ $.eventName = \"${x}\" }".to_owned()),
+        ]
+    );
+    assert_eq!(filter_event_names(&filters[0].1), ["Y"]);
+
+    let names = |p: &str| filter_event_names(p);
+    assert_eq!(
+        names("{ ($.eventName = \"X\") || ($.eventName = \"Y\") }"),
+        ["X", "Y"]
+    );
+    // && intersects, and binds tighter than ||.
+    assert_eq!(
+        names("{ $.eventName = X && ($.eventName = X || $.eventName = Y) }"),
+        ["X"]
+    );
+    assert_eq!(
+        names("{ $.eventSource = s && $.eventName = X || $.eventName = Y }"),
+        ["X", "Y"]
+    );
+    // Empty: any name passes.
+    assert!(names("").is_empty());
+    assert!(names("{ $.eventSource = \"ec2.amazonaws.com\" }").is_empty());
+    assert!(names("{ $.eventName = X || $.errorCode NOT EXISTS }").is_empty());
+}
+
+#[test]
+#[should_panic(expected = "no list of exact values")]
+fn the_filter_pattern_reader_refuses_a_negated_event_name() {
+    filter_event_names("{ ($.eventSource = \"ec2.amazonaws.com\") && ($.eventName != \"X\") }");
+}
+
+#[test]
+#[should_panic(expected = "no list of exact values")]
+fn the_filter_pattern_reader_refuses_a_wildcard_event_name() {
+    filter_event_names("{ $.eventName = \"Modify*\" }");
 }
