@@ -7,6 +7,9 @@
 //! - [`records`]: CloudTrail records, log files and keys, and the sample events on disk;
 //! - [`gzip`]: gzip members, and gzip log files;
 //! - [`oracle`]: the findings of a full parse, what the fast reader must match;
+//! - [`cfn`] and [`stack`]: the CloudFormation templates read as data, and a stack of them
+//!   evaluated for given parameters; [`patterns`]: the events their EventBridge rules and
+//!   log subscription filters let through, as lists of names;
 //! - [`prng`]: a small seeded generator, so that a failure is reproducible from its seed;
 //! - [`cases`], [`files`] and [`edits`]: proptest generators of CloudTrail records, of log
 //!   files, and of byte edits.
@@ -15,12 +18,15 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod cfn;
 pub mod edits;
 pub mod files;
 pub mod gzip;
 pub mod http;
 pub mod moto;
 pub mod oracle;
+pub mod patterns;
 pub mod prng;
 pub mod proxy;
 pub mod records;
+pub mod stack;
