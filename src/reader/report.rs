@@ -49,7 +49,7 @@ pub struct ScanReport {
     pub bytes: u64,
     /// Record slices read (elements of `Records`, array elements, top-level values).
     pub records: u64,
-    /// Records that mention `ModifySnapshotAttribute` and were parsed.
+    /// Records the prefilter passed (they mention an event name of a rule) and were parsed.
     pub candidates: u64,
     pub findings: u64,
     /// Records that are JSON objects but not CloudTrail (also counted as errors).
