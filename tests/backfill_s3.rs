@@ -7,18 +7,14 @@ use std::process::{Command, Output};
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
+use support::records::{log_file, sample_share};
 
 /// The real share record of the Stratus detonation, with a new event id and target per file.
 fn share_log(n: usize) -> Vec<u8> {
-    let text = std::fs::read_to_string("events/eventbridge-share-foreign-account.json").unwrap();
-    let event: Value = serde_json::from_str(&text).unwrap();
-    let mut record = event["detail"].clone();
+    let target = format!("{:012}", 100_000_000_000u64 + n as u64);
+    let mut record = sample_share(&[target])["detail"].clone();
     record["eventID"] = format!("00000000-0000-4000-8000-{n:012}").into();
-    record["requestParameters"]["createVolumePermission"]["add"]["items"][0]["userId"] =
-        format!("{:012}", 100_000_000_000u64 + n as u64).into();
-    serde_json::json!({"Records": [record]})
-        .to_string()
-        .into_bytes()
+    log_file(&[record])
 }
 
 fn scan(endpoint: &str, args: &[&str]) -> Output {

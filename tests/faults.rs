@@ -31,7 +31,7 @@ use support::moto::{
     clients, handle, moto, receive, sdk_config, topic, unique, Clients, Moto, Received, Topic,
 };
 use support::proxy::{Fault, Kind, Proxy};
-use support::records::{json_file, noise, share, trail_key};
+use support::records::{json_file, noise, sample_share, share, trail_key};
 
 /// Bound on one SNS attempt of the function's client (production: 10 s), short so that a
 /// stalled answer costs little test time.
@@ -166,12 +166,10 @@ const TARGETS: usize = 12;
 /// A CloudTrail share (via EventBridge) with [`TARGETS`] foreign accounts: 12 findings, two
 /// `PublishBatch` calls (10 + 2).
 fn many_targets_event(tag: u64) -> Value {
-    let mut event = json_file("events/eventbridge-share-foreign-account.json");
-    let items: Vec<Value> = (0..TARGETS as u64)
-        .map(|i| json!({"userId": format!("{:012}", 300_000_000_000 + tag * 100 + i)}))
+    let targets: Vec<String> = (0..TARGETS as u64)
+        .map(|i| format!("{:012}", 300_000_000_000 + tag * 100 + i))
         .collect();
-    event["detail"]["requestParameters"]["createVolumePermission"]["add"]["items"] = json!(items);
-    event
+    sample_share(&targets)
 }
 
 fn assert_summary(label: &str, s: &Summary, published: usize, undelivered: usize) {
