@@ -257,6 +257,13 @@ async fn persistent_publish_fault(
     assert_eq!(check_books(label, &env, &reference, &got), first);
 }
 
+/// A fault on every publish request that fails whole calls: nothing is delivered, and only the
+/// first batch's calls are made (once a whole call has failed past the SDK's retries, the
+/// second batch is counted undelivered without being sent).
+async fn every_call_fails(label: &str, fault: Fault, reason: &[&str]) {
+    persistent_publish_fault(label, fault, TARGETS, MAX_ATTEMPTS, reason).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_throttling_twice_is_retried_and_delivered() {
     // Batch 1: throttled, throttled, accepted; batch 2: accepted.
@@ -265,13 +272,9 @@ async fn aws_throttling_twice_is_retried_and_delivered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_persistent_throttling_fails_naming_the_undelivered_findings() {
-    persistent_publish_fault(
+    every_call_fails(
         "SNS Throttling persistent",
         Fault::Throttling,
-        TARGETS,
-        // The first batch's calls only: once a whole call has failed past the SDK's
-        // retries, the second batch is counted undelivered without being sent.
-        MAX_ATTEMPTS,
         &["Throttling: Rate exceeded (HTTP 400)"],
     )
     .await;
@@ -284,13 +287,9 @@ async fn aws_a_500_is_retried_and_delivered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_persistent_500_fails_naming_the_undelivered_findings() {
-    persistent_publish_fault(
+    every_call_fails(
         "SNS 500 persistent",
         Fault::ServerError(500),
-        TARGETS,
-        // The first batch's calls only: once a whole call has failed past the SDK's
-        // retries, the second batch is counted undelivered without being sent.
-        MAX_ATTEMPTS,
         &["InternalError", "HTTP 500"],
     )
     .await;
@@ -303,13 +302,9 @@ async fn aws_a_503_is_retried_and_delivered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_persistent_503_fails_naming_the_undelivered_findings() {
-    persistent_publish_fault(
+    every_call_fails(
         "SNS 503 persistent",
         Fault::ServerError(503),
-        TARGETS,
-        // The first batch's calls only: once a whole call has failed past the SDK's
-        // retries, the second batch is counted undelivered without being sent.
-        MAX_ATTEMPTS,
         &["ServiceUnavailable", "HTTP 503"],
     )
     .await;
@@ -322,16 +317,7 @@ async fn aws_a_connection_reset_is_retried_and_delivered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_persistent_resets_fail_naming_the_undelivered_findings() {
-    persistent_publish_fault(
-        "SNS reset persistent",
-        Fault::Reset,
-        TARGETS,
-        // The first batch's calls only: once a whole call has failed past the SDK's
-        // retries, the second batch is counted undelivered without being sent.
-        MAX_ATTEMPTS,
-        &["dispatch failure"],
-    )
-    .await;
+    every_call_fails("SNS reset persistent", Fault::Reset, &["dispatch failure"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,16 +327,7 @@ async fn aws_a_slow_answer_times_out_and_is_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_answers_that_never_come_fail_naming_the_undelivered_findings() {
-    persistent_publish_fault(
-        "SNS stall persistent",
-        Fault::Stall,
-        TARGETS,
-        // The first batch's calls only: once a whole call has failed past the SDK's
-        // retries, the second batch is counted undelivered without being sent.
-        MAX_ATTEMPTS,
-        &["timeout"],
-    )
-    .await;
+    every_call_fails("SNS stall persistent", Fault::Stall, &["timeout"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
