@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
+use support::moto::AtMoto;
 use support::records::{log_file, sample_share};
 
 /// The real share record of the Stratus detonation, with a new event id and target per file.
@@ -22,11 +23,7 @@ fn scan(endpoint: &str, args: &[&str]) -> Output {
         .arg("scan")
         .args(args)
         .env_remove("FINDINGS_TOPIC_ARN")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .at_moto(endpoint)
         .output()
         .unwrap()
 }

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+use support::moto::AtMoto;
 
 fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_snapshot-share-detector"));
@@ -228,11 +229,7 @@ async fn aws_publish_sends_the_findings_to_sns_too() {
     let out = bin()
         .args(["scan", "--publish", "events/"])
         .env("FINDINGS_TOPIC_ARN", &t.arn)
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .at_moto(&moto.endpoint)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

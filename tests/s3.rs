@@ -13,7 +13,7 @@ use snapshot_share_detector::reader::Limits;
 use snapshot_share_detector::sink::SnsSink;
 use snapshot_share_detector::source::S3Store;
 use support::gzip::log_gz;
-use support::moto::{clients, handle, moto, receive, topic, unique, Clients, Topic};
+use support::moto::{clients, handle, moto, receive, topic, unique, AtMoto, Clients, Topic};
 use support::records::{json_file, log_file, noise, share, trail_key};
 
 const ENVELOPES: &str = "tests/fixtures/envelopes";
@@ -481,11 +481,7 @@ async fn aws_scan_reads_s3_objects_and_prefixes() {
     let run = |url: String| {
         std::process::Command::new(env!("CARGO_BIN_EXE_snapshot-share-detector"))
             .args(["scan", &url])
-            .env("AWS_ENDPOINT_URL", &moto.endpoint)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .at_moto(&moto.endpoint)
             .env_remove("FINDINGS_TOPIC_ARN")
             .output()
             .unwrap()
