@@ -6,8 +6,8 @@ mod support;
 use std::process::{Command, Output};
 
 use aws_sdk_s3::primitives::ByteStream;
-use serde_json::Value;
 use support::moto::AtMoto;
+use support::output::targets;
 use support::records::{log_file, sample_share};
 
 /// The real share record of the Stratus detonation, with a new event id and target per file.
@@ -26,18 +26,6 @@ fn scan(endpoint: &str, args: &[&str]) -> Output {
         .at_moto(endpoint)
         .output()
         .unwrap()
-}
-
-fn targets(out: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["userId"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
