@@ -101,22 +101,24 @@ pub fn message(value: &Value) -> Result<Message, String> {
     })
 }
 
-/// Builds a subscription payload around a decoded message, as CloudWatch Logs does (for sample
-/// events and tests).
-pub fn encode(message: &Value) -> Value {
-    use flate2::write::GzEncoder;
-    use std::io::Write;
-    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    // Writing to a Vec cannot fail.
-    let _ = gz.write_all(message.to_string().as_bytes());
-    let bytes = gz.finish().unwrap_or_default();
-    serde_json::json!({"awslogs": {"data": base64::engine::general_purpose::STANDARD.encode(bytes)}})
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::io::Write;
+
+    use base64::engine::general_purpose::STANDARD;
+    use flate2::write::GzEncoder;
+    use flate2::Compression;
     use serde_json::json;
+
+    use super::*;
+
+    /// A subscription payload around `text` (the JSON of a message, or not), as CloudWatch
+    /// Logs builds it: base64 of gzip.
+    fn payload(text: &[u8]) -> Value {
+        let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+        gz.write_all(text).unwrap();
+        json!({"awslogs": {"data": STANDARD.encode(gz.finish().unwrap())}})
+    }
 
     fn data_message(messages: &[&str]) -> Value {
         json!({
@@ -131,7 +133,8 @@ mod tests {
 
     #[test]
     fn a_payload_decodes_to_its_records() {
-        let payload = encode(&data_message(&[r#"{"eventName":"A"}"#, "not json"]));
+        let message_json = data_message(&[r#"{"eventName":"A"}"#, "not json"]).to_string();
+        let payload = payload(message_json.as_bytes());
         assert!(is_subscription(&payload));
         let decoded = decode(&payload).unwrap();
         assert!(is_message(&decoded));
@@ -171,16 +174,7 @@ mod tests {
             let error = decode(&payload).unwrap_err();
             assert!(error.contains(expected), "{error}");
         }
-        let mut not_json = encode(&json!({}));
-        let gz = {
-            use flate2::write::GzEncoder;
-            use std::io::Write;
-            let mut e = GzEncoder::new(Vec::new(), flate2::Compression::default());
-            e.write_all(b"{nope").unwrap();
-            e.finish().unwrap()
-        };
-        not_json["awslogs"]["data"] = json!(base64::engine::general_purpose::STANDARD.encode(gz));
-        assert!(decode(&not_json).unwrap_err().contains("not JSON"));
+        assert!(decode(&payload(b"{nope")).unwrap_err().contains("not JSON"));
         assert!(message(&json!({"messageType": "OTHER", "logEvents": []}))
             .unwrap_err()
             .contains("\"OTHER\""));

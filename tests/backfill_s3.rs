@@ -6,19 +6,16 @@ mod support;
 use std::process::{Command, Output};
 
 use aws_sdk_s3::primitives::ByteStream;
-use serde_json::Value;
+use support::moto::AtMoto;
+use support::output::targets;
+use support::records::{log_file, sample_share};
 
 /// The real share record of the Stratus detonation, with a new event id and target per file.
 fn share_log(n: usize) -> Vec<u8> {
-    let text = std::fs::read_to_string("events/eventbridge-share-foreign-account.json").unwrap();
-    let event: Value = serde_json::from_str(&text).unwrap();
-    let mut record = event["detail"].clone();
+    let target = format!("{:012}", 100_000_000_000u64 + n as u64);
+    let mut record = sample_share(&[target])["detail"].clone();
     record["eventID"] = format!("00000000-0000-4000-8000-{n:012}").into();
-    record["requestParameters"]["createVolumePermission"]["add"]["items"][0]["userId"] =
-        format!("{:012}", 100_000_000_000u64 + n as u64).into();
-    serde_json::json!({"Records": [record]})
-        .to_string()
-        .into_bytes()
+    log_file(&[record])
 }
 
 fn scan(endpoint: &str, args: &[&str]) -> Output {
@@ -26,25 +23,9 @@ fn scan(endpoint: &str, args: &[&str]) -> Output {
         .arg("scan")
         .args(args)
         .env_remove("FINDINGS_TOPIC_ARN")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .at_moto(endpoint)
         .output()
         .unwrap()
-}
-
-fn targets(out: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["userId"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,8 @@ mod support;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use serde_json::Value;
+use support::moto::AtMoto;
+use support::output::{findings, targets};
 
 fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_snapshot-share-detector"));
@@ -27,14 +28,6 @@ fn scan(args: &[&str]) -> Output {
     bin().arg("scan").args(args).output().unwrap()
 }
 
-fn findings(out: &Output) -> Vec<Value> {
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect()
-}
-
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -54,11 +47,10 @@ fn the_sample_events_give_six_findings() {
     let out = scan(&["events/"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let f = findings(&out);
-    let targets: Vec<&str> = f.iter().map(|f| f["userId"].as_str().unwrap()).collect();
     // Sorted file order: the log group payload's two shares, then foreign-account and public
     // (the control message, failed, removed and self give nothing), then the two uses.
     assert_eq!(
-        targets,
+        targets(&out),
         [
             "012345678912",
             "111122223333",
@@ -83,11 +75,8 @@ fn the_sample_events_give_six_findings() {
 fn the_corpus_gives_the_expected_findings() {
     let out = scan(&["tests/fixtures/corpus"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let mut targets: Vec<String> = findings(&out)
-        .iter()
-        .map(|f| f["userId"].as_str().unwrap().to_owned())
-        .collect();
-    targets.sort();
+    let mut got = targets(&out);
+    got.sort();
     // Each of the 5 shares and the one use (the Stratus doc example, by 999999999999) appears
     // twice: in its own file and in the assembled corpus file.
     let mut want: Vec<String> = [
@@ -102,7 +91,7 @@ fn the_corpus_gives_the_expected_findings() {
     .flat_map(|t| [t.to_string(), t.to_string()])
     .collect();
     want.sort();
-    assert_eq!(targets, want);
+    assert_eq!(got, want);
 }
 
 #[test]
@@ -176,10 +165,8 @@ fn trusted_accounts_apply_to_scan() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let f = findings(&out);
-    let targets: Vec<&str> = f.iter().map(|f| f["userId"].as_str().unwrap()).collect();
     assert_eq!(
-        targets,
+        targets(&out),
         [
             "012345678912",
             "111122223333",
@@ -228,11 +215,7 @@ async fn aws_publish_sends_the_findings_to_sns_too() {
     let out = bin()
         .args(["scan", "--publish", "events/"])
         .env("FINDINGS_TOPIC_ARN", &t.arn)
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .at_moto(&moto.endpoint)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -22,7 +22,9 @@ use snapshot_share_detector::lambda::Handler;
 use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::sink::{Dedup, DynamoLedger, SnsSink};
 use snapshot_share_detector::source::S3Store;
-use support::moto::{clients, handle, moto, receive, sdk_config, topic, unique, Clients, Topic};
+use support::moto::{
+    clients, handle, moto, receive, sdk_config, topic, unique, AtMoto, Clients, Topic,
+};
 use support::records::json_file;
 
 const SHARE: &str = "events/eventbridge-share-foreign-account.json";
@@ -185,11 +187,7 @@ async fn aws_the_same_share_through_eventbridge_a_log_file_and_a_backfill_is_one
         .args(["scan", "--publish", file.to_str().unwrap()])
         .env("FINDINGS_TOPIC_ARN", &env.topic.arn)
         .env("DEDUP_TABLE", &env.table)
-        .env("AWS_ENDPOINT_URL", &env.endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .at_moto(&env.endpoint)
         .env_remove("TRUSTED_ACCOUNT_IDS")
         .env_remove("ORGANIZATION_ACCOUNTS")
         .output()

@@ -31,7 +31,7 @@ use support::moto::{
     clients, handle, moto, receive, sdk_config, topic, unique, Clients, Moto, Received, Topic,
 };
 use support::proxy::{Fault, Kind, Proxy};
-use support::records::{json_file, noise, share, trail_key};
+use support::records::{json_file, noise, sample_share, share, trail_key};
 
 /// Bound on one SNS attempt of the function's client (production: 10 s), short so that a
 /// stalled answer costs little test time.
@@ -166,12 +166,10 @@ const TARGETS: usize = 12;
 /// A CloudTrail share (via EventBridge) with [`TARGETS`] foreign accounts: 12 findings, two
 /// `PublishBatch` calls (10 + 2).
 fn many_targets_event(tag: u64) -> Value {
-    let mut event = json_file("events/eventbridge-share-foreign-account.json");
-    let items: Vec<Value> = (0..TARGETS as u64)
-        .map(|i| json!({"userId": format!("{:012}", 300_000_000_000 + tag * 100 + i)}))
+    let targets: Vec<String> = (0..TARGETS as u64)
+        .map(|i| format!("{:012}", 300_000_000_000 + tag * 100 + i))
         .collect();
-    event["detail"]["requestParameters"]["createVolumePermission"]["add"]["items"] = json!(items);
-    event
+    sample_share(&targets)
 }
 
 fn assert_summary(label: &str, s: &Summary, published: usize, undelivered: usize) {
@@ -259,6 +257,13 @@ async fn persistent_publish_fault(
     assert_eq!(check_books(label, &env, &reference, &got), first);
 }
 
+/// A fault on every publish request that fails whole calls: nothing is delivered, and only the
+/// first batch's calls are made (once a whole call has failed past the SDK's retries, the
+/// second batch is counted undelivered without being sent).
+async fn every_call_fails(label: &str, fault: Fault, reason: &[&str]) {
+    persistent_publish_fault(label, fault, TARGETS, MAX_ATTEMPTS, reason).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_throttling_twice_is_retried_and_delivered() {
     // Batch 1: throttled, throttled, accepted; batch 2: accepted.
@@ -267,13 +272,9 @@ async fn aws_throttling_twice_is_retried_and_delivered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_persistent_throttling_fails_naming_the_undelivered_findings() {
-    persistent_publish_fault(
+    every_call_fails(
         "SNS Throttling persistent",
         Fault::Throttling,
-        TARGETS,
-        // The first batch's calls only: once a whole call has failed past the SDK's
-        // retries, the second batch is counted undelivered without being sent.
-        MAX_ATTEMPTS,
         &["Throttling: Rate exceeded (HTTP 400)"],
     )
     .await;
@@ -286,13 +287,9 @@ async fn aws_a_500_is_retried_and_delivered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_persistent_500_fails_naming_the_undelivered_findings() {
-    persistent_publish_fault(
+    every_call_fails(
         "SNS 500 persistent",
         Fault::ServerError(500),
-        TARGETS,
-        // The first batch's calls only: once a whole call has failed past the SDK's
-        // retries, the second batch is counted undelivered without being sent.
-        MAX_ATTEMPTS,
         &["InternalError", "HTTP 500"],
     )
     .await;
@@ -305,13 +302,9 @@ async fn aws_a_503_is_retried_and_delivered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_persistent_503_fails_naming_the_undelivered_findings() {
-    persistent_publish_fault(
+    every_call_fails(
         "SNS 503 persistent",
         Fault::ServerError(503),
-        TARGETS,
-        // The first batch's calls only: once a whole call has failed past the SDK's
-        // retries, the second batch is counted undelivered without being sent.
-        MAX_ATTEMPTS,
         &["ServiceUnavailable", "HTTP 503"],
     )
     .await;
@@ -324,16 +317,7 @@ async fn aws_a_connection_reset_is_retried_and_delivered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_persistent_resets_fail_naming_the_undelivered_findings() {
-    persistent_publish_fault(
-        "SNS reset persistent",
-        Fault::Reset,
-        TARGETS,
-        // The first batch's calls only: once a whole call has failed past the SDK's
-        // retries, the second batch is counted undelivered without being sent.
-        MAX_ATTEMPTS,
-        &["dispatch failure"],
-    )
-    .await;
+    every_call_fails("SNS reset persistent", Fault::Reset, &["dispatch failure"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,16 +327,7 @@ async fn aws_a_slow_answer_times_out_and_is_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_answers_that_never_come_fail_naming_the_undelivered_findings() {
-    persistent_publish_fault(
-        "SNS stall persistent",
-        Fault::Stall,
-        TARGETS,
-        // The first batch's calls only: once a whole call has failed past the SDK's
-        // retries, the second batch is counted undelivered without being sent.
-        MAX_ATTEMPTS,
-        &["timeout"],
-    )
-    .await;
+    every_call_fails("SNS stall persistent", Fault::Stall, &["timeout"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,8 @@
 //! file and exits 2, and the Lambda function fails the unit that held it, while the real log
 //! files beside it still give their findings.
 
+mod support;
+
 use std::process::{Command, Output};
 
 use serde_json::{json, Value};
@@ -10,6 +12,7 @@ use snapshot_share_detector::lambda::{Handler, Response};
 use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::sink::Memory;
 use snapshot_share_detector::source::MemoryStore;
+use support::output::targets;
 
 const LABELS: &str = "tests/fixtures/foreign/labels.json";
 const CONFIG_ITEMS: &str = "tests/fixtures/foreign/config-items.jsonl";
@@ -23,16 +26,6 @@ fn scan(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn finding_targets(out: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            v["userId"].as_str().unwrap().to_owned()
-        })
-        .collect()
 }
 
 #[test]
@@ -90,7 +83,7 @@ fn a_mixed_directory_prints_the_real_findings_and_names_each_foreign_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     // The share event, then the five shares and the one use of the corpus log file.
-    let targets = finding_targets(&out);
+    let targets = targets(&out);
     assert_eq!(targets.len(), 7, "{targets:?}");
     assert_eq!(targets[0], "098797384747");
     let named: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();

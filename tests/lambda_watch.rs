@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{json, Value};
+use support::moto::AtMoto;
 use support::proxy::{Fault, Kind, Proxy};
 
 /// The bucket and key the S3 samples in `events/` name.
@@ -91,11 +92,7 @@ fn start_watch(port: u16, moto: &str, topic_arn: &str) -> Watch {
         ])
         .arg(port.to_string())
         .env("FINDINGS_TOPIC_ARN", topic_arn)
-        .env("AWS_ENDPOINT_URL", moto)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .at_moto(moto)
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .env_remove("TRUSTED_ACCOUNT_IDS")
         .stdin(Stdio::null())

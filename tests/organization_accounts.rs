@@ -16,7 +16,7 @@ use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::sink::{Org, SnsSink};
 use snapshot_share_detector::source::S3Store;
 use support::moto::{clients, handle, moto, receive, sdk_config, topic, unique, Clients, Topic};
-use support::records::json_file;
+use support::records::sample_share;
 
 struct Env {
     c: Clients,
@@ -95,16 +95,8 @@ impl Env {
 
 /// The sample share, to `targets` (account ids, or `all`).
 fn share(event_id: &str, targets: &[&str]) -> Value {
-    let mut event = json_file("events/eventbridge-share-foreign-account.json");
+    let mut event = sample_share(targets);
     event["detail"]["eventID"] = json!(event_id);
-    let items: Vec<Value> = targets
-        .iter()
-        .map(|t| match *t {
-            "all" => json!({"group": "all"}),
-            id => json!({ "userId": id }),
-        })
-        .collect();
-    event["detail"]["requestParameters"]["createVolumePermission"]["add"]["items"] = json!(items);
     event
 }
 

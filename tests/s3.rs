@@ -13,10 +13,12 @@ use snapshot_share_detector::reader::Limits;
 use snapshot_share_detector::sink::SnsSink;
 use snapshot_share_detector::source::S3Store;
 use support::gzip::log_gz;
-use support::moto::{clients, handle, moto, receive, topic, unique, Clients, Topic};
+use support::moto::{clients, handle, moto, receive, topic, unique, AtMoto, Clients, Topic};
 use support::records::{json_file, log_file, noise, share, trail_key};
 
 const ENVELOPES: &str = "tests/fixtures/envelopes";
+/// The plain S3 notification of the corpus.
+const S3_EVENT: &str = "s3-notification_powertools-python_s3Event.json";
 
 struct Env {
     c: Clients,
@@ -51,6 +53,12 @@ impl Env {
             .await
             .unwrap();
         size
+    }
+
+    /// Puts `body` at `key` and returns the envelope `file` of the corpus, pointed at it.
+    async fn notice(&self, file: &str, key: &str, body: Vec<u8>) -> Value {
+        let size = self.put(key, body).await;
+        envelope(file, &self.bucket, key, size)
     }
 }
 
@@ -122,7 +130,7 @@ async fn aws_every_delivery_path_publishes_the_findings_of_the_object() {
     let h = env.handler(Settings::default());
     let paths = [
         ("s3-notification_aws-lambda-developer-guide_ExampleCloudTrailLog.json", "s3", false),
-        ("s3-notification_powertools-python_s3Event.json", "s3", false),
+        (S3_EVENT, "s3", false),
         ("s3-notification_amazon-s3-developer-guide_ObjectCreatedPut.json", "s3", false),
         ("sqs-s3_powertools-python_s3SqsEvent.json", "sqs", true),
         ("sqs-s3_powertools-python-pr4069_sqs_s3_event.json", "sqs", true),
@@ -138,8 +146,7 @@ async fn aws_every_delivery_path_publishes_the_findings_of_the_object() {
         let key = trail_key(&format!("756680937392_CloudTrail_us-east-1_{i}.json.gz"));
         let mut records: Vec<Value> = (0..50).map(noise).collect();
         records.insert(20, share(&format!("path-{i}"), &["111122223333"]));
-        let size = env.put(&key, log_gz(&records)).await;
-        let payload = envelope(file, &env.bucket, &key, size);
+        let payload = env.notice(file, &key, log_gz(&records)).await;
         let (response, summary) = handle(&h, payload).await;
         let response = response.unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(summary.trigger.as_str(), *trigger, "{file}");
@@ -206,18 +213,16 @@ async fn aws_one_missing_object_in_an_sqs_batch_fails_only_its_message() {
     let env = setup().await;
     let h = env.handler(Settings::default());
     let good = trail_key("good.json.gz");
-    let size = env
-        .put(&good, log_gz(&[share("good", &["111122223333"])]))
-        .await;
     let missing = trail_key("missing.json.gz");
     // Two messages of a real SQS(S3) event: the first names the good object, the second a
     // key that does not exist.
-    let mut batch = envelope(
-        "sqs-s3_powertools-python_s3SqsEvent.json",
-        &env.bucket,
-        &good,
-        size,
-    );
+    let mut batch = env
+        .notice(
+            "sqs-s3_powertools-python_s3SqsEvent.json",
+            &good,
+            log_gz(&[share("good", &["111122223333"])]),
+        )
+        .await;
     let mut second = batch["Records"][0].clone();
     second["messageId"] = json!("missing-object-message");
     let mut body: Value = serde_json::from_str(second["body"].as_str().unwrap()).unwrap();
@@ -252,15 +257,13 @@ async fn aws_encoded_keys_are_decoded() {
     let env = setup().await;
     let h = env.handler(Settings::default());
     let key = trail_key("my logs/c++ trail:2024 (copy)=é.json.gz");
-    let size = env
-        .put(&key, log_gz(&[share("encoded", &["111122223333"])]))
+    let payload = env
+        .notice(
+            S3_EVENT,
+            &key,
+            log_gz(&[share("encoded", &["111122223333"])]),
+        )
         .await;
-    let payload = envelope(
-        "s3-notification_powertools-python_s3Event.json",
-        &env.bucket,
-        &key,
-        size,
-    );
     let raw_key = payload["Records"][0]["s3"]["object"]["key"]
         .as_str()
         .unwrap()
@@ -311,9 +314,8 @@ async fn aws_what_is_not_a_log_file_is_skipped_without_error() {
     }
     env.put(&folder, Vec::new()).await;
     env.put(&empty, Vec::new()).await;
-    let file = "s3-notification_powertools-python_s3Event.json";
     for (key, size) in [(&digest, 100), (&insight, 100), (&folder, 0), (&empty, 0)] {
-        let (response, summary) = handle(&h, envelope(file, &env.bucket, key, size)).await;
+        let (response, summary) = handle(&h, envelope(S3_EVENT, &env.bucket, key, size)).await;
         assert!(response.is_ok(), "{key}: {response:?}");
         assert_eq!(
             (summary.tally.skipped, summary.tally.findings),
@@ -323,7 +325,7 @@ async fn aws_what_is_not_a_log_file_is_skipped_without_error() {
     }
     // An empty object whose notification does not say its size is read and holds nothing.
     let payload = {
-        let mut p = envelope(file, &env.bucket, &empty, 0);
+        let mut p = envelope(S3_EVENT, &env.bucket, &empty, 0);
         p["Records"][0]["s3"]["object"]
             .as_object_mut()
             .unwrap()
@@ -412,13 +414,7 @@ async fn aws_an_object_over_the_cap_is_an_error_naming_it() {
     let h = env.handler(settings);
     let records: Vec<Value> = (0..2000).map(noise).collect();
     let key = trail_key("big.json.gz");
-    let size = env.put(&key, log_gz(&records)).await;
-    let payload = envelope(
-        "s3-notification_powertools-python_s3Event.json",
-        &env.bucket,
-        &key,
-        size,
-    );
+    let payload = env.notice(S3_EVENT, &key, log_gz(&records)).await;
     let (response, _) = h.handle(payload).await;
     let error = response.unwrap_err().to_string();
     assert!(
@@ -437,13 +433,7 @@ async fn aws_plain_json_objects_are_read_too() {
     let h = env.handler(Settings::default());
     let key = trail_key("plain.json");
     let body = log_file(&[share("plain", &["111122223333"])]);
-    let size = env.put(&key, body).await;
-    let payload = envelope(
-        "s3-notification_powertools-python_s3Event.json",
-        &env.bucket,
-        &key,
-        size,
-    );
+    let payload = env.notice(S3_EVENT, &key, body).await;
     let (response, summary) = handle(&h, payload).await;
     assert!(response.is_ok(), "{response:?}");
     assert_eq!(summary.tally.findings, 1);
@@ -456,13 +446,7 @@ async fn aws_the_corpus_log_file_from_s3() {
     let h = env.handler(Settings::default());
     let key = trail_key("all-corpus-records.json.gz");
     let body = std::fs::read("tests/fixtures/corpus/all-corpus-records.Records.json.gz").unwrap();
-    let size = env.put(&key, body).await;
-    let payload = envelope(
-        "s3-notification_powertools-python_s3Event.json",
-        &env.bucket,
-        &key,
-        size,
-    );
+    let payload = env.notice(S3_EVENT, &key, body).await;
     let (response, summary) = handle(&h, payload).await;
     assert!(response.is_ok(), "{response:?}");
     assert_eq!(
@@ -497,11 +481,7 @@ async fn aws_scan_reads_s3_objects_and_prefixes() {
     let run = |url: String| {
         std::process::Command::new(env!("CARGO_BIN_EXE_snapshot-share-detector"))
             .args(["scan", &url])
-            .env("AWS_ENDPOINT_URL", &moto.endpoint)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .at_moto(&moto.endpoint)
             .env_remove("FINDINGS_TOPIC_ARN")
             .output()
             .unwrap()

@@ -3,7 +3,7 @@
 
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use snapshot_share_detector::config::Settings;
 use snapshot_share_detector::lambda::Handler;
 use snapshot_share_detector::pipeline::Pipeline;
@@ -11,7 +11,7 @@ use snapshot_share_detector::rule::TrustedAccounts;
 use snapshot_share_detector::sink::SnsSink;
 use snapshot_share_detector::source::S3Store;
 use support::moto::{clients, handle, moto, receive, topic, Clients, Topic};
-use support::records::json_file;
+use support::records::{json_file, sample_share};
 
 fn handler(c: &Clients, topic_arn: &str, settings: Settings) -> Handler<SnsSink, S3Store> {
     let sink = SnsSink::new(c.sns.clone(), topic_arn);
@@ -109,12 +109,10 @@ async fn aws_only_the_shares_of_the_sample_events_are_published() {
 async fn aws_many_targets_are_published_in_batches_of_ten() {
     let (c, t) = setup(false).await;
     let h = handler(&c, &t.arn, Settings::default());
-    let mut event = json_file("events/eventbridge-share-foreign-account.json");
-    let items: Vec<Value> = (0..25)
-        .map(|i| json!({"userId": format!("{:012}", 200_000_000_000u64 + i)}))
+    let targets: Vec<String> = (0..25)
+        .map(|i| format!("{:012}", 200_000_000_000u64 + i))
         .collect();
-    event["detail"]["requestParameters"]["createVolumePermission"]["add"]["items"] = json!(items);
-    let (response, summary) = handle(&h, event).await;
+    let (response, summary) = handle(&h, sample_share(&targets)).await;
     assert!(response.is_ok(), "{response:?}");
     assert_eq!((summary.tally.findings, summary.tally.published), (25, 25));
     let got = receive(&c, &t, 25).await;

@@ -39,14 +39,16 @@ impl Day {
             month: month as u8,
             day: day as u8,
         };
-        if !(1..=12).contains(&d.month) || d.day == 0 || d.day > days_in_month(year, d.month) {
+        let last = days_in_month(year, d.month).ok_or_else(bad)?;
+        if d.day == 0 || d.day > last {
             return Err(bad());
         }
         Ok(d)
     }
 
     fn next(self) -> Day {
-        if self.day < days_in_month(self.year, self.month) {
+        // A month out of range (a `Day` built by hand, not parsed) ends after day 31.
+        if self.day < days_in_month(self.year, self.month).unwrap_or(31) {
             Day {
                 day: self.day + 1,
                 ..self
@@ -73,14 +75,16 @@ impl fmt::Display for Day {
     }
 }
 
-fn days_in_month(year: u16, month: u8) -> u8 {
+/// The days of `month` (1 to 12) of `year`, proleptic Gregorian; `None` for another month.
+/// The one calendar rule of the crate: key prefixes here, `eventTime` in [`crate::finding`].
+pub(crate) fn days_in_month(year: u16, month: u8) -> Option<u8> {
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     match month {
-        4 | 6 | 9 | 11 => 30,
-        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
-            29
-        }
-        2 => 28,
-        _ => 31,
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => Some(31),
+        4 | 6 | 9 | 11 => Some(30),
+        2 if leap => Some(29),
+        2 => Some(28),
+        _ => None,
     }
 }
 
@@ -308,6 +312,24 @@ async fn list_all<T: ObjectStore>(
         match page.next {
             Some(next) => request.continuation = Some(next),
             None => return Ok(true),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_have_their_days() {
+        let days: Vec<Option<u8>> = (0..=13).map(|m| days_in_month(2023, m)).collect();
+        let mut want = vec![None];
+        want.extend([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31].map(Some));
+        want.push(None);
+        assert_eq!(days, want);
+        // Leap years: every fourth, but not centuries, except every fourth century.
+        for (year, february) in [(2024, 29), (2100, 28), (1900, 28), (2000, 29), (0, 29)] {
+            assert_eq!(days_in_month(year, 2), Some(february), "{year}");
         }
     }
 }

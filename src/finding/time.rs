@@ -1,5 +1,7 @@
 //! Times as records give them, normalised to RFC 3339 in UTC for `@timestamp`.
 
+use crate::cli::layout::days_in_month;
+
 /// `eventTime` as RFC 3339 in UTC (`2022-09-29T22:28:40Z`), from the forms records come in:
 /// RFC 3339 / ISO 8601 with `T` or a space between date and time, with or without fractional
 /// seconds (kept as given, up to nine digits), with `Z`, an offset (`+02:00`, `+0200`, `+02`)
@@ -63,14 +65,9 @@ pub fn normalize_time(text: &str) -> Option<String> {
         }
         _ => return None,
     };
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if day < 1 || day > days_in_month || hour > 23 || minute > 59 || second > 59 {
+    // Four digits and two: the year and month fit.
+    let last_day = days_in_month(u16::try_from(year).ok()?, u8::try_from(month).ok()?)?;
+    if day < 1 || day > i64::from(last_day) || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
     let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second

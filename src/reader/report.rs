@@ -34,8 +34,11 @@ pub struct Progress {
     pub findings: AtomicU64,
 }
 
-/// Record-level errors kept in a report; more are counted, not kept.
-pub const MAX_KEPT_ERRORS: usize = 20;
+/// Record-level errors kept in a report; more are counted, not kept. One bound with a
+/// [`crate::tally::Tally`]'s, defined there: both keep error messages only so that a hostile
+/// input cannot grow a summary without limit (a report's kept errors become one line of the
+/// tally of its object).
+pub use crate::tally::MAX_KEPT_ERRORS;
 
 /// What one scan did.
 #[derive(Debug, Default)]
@@ -46,7 +49,7 @@ pub struct ScanReport {
     pub bytes: u64,
     /// Record slices read (elements of `Records`, array elements, top-level values).
     pub records: u64,
-    /// Records that mention `ModifySnapshotAttribute` and were parsed.
+    /// Records the prefilter passed (they mention an event name of a rule) and were parsed.
     pub candidates: u64,
     pub findings: u64,
     /// Records that are JSON objects but not CloudTrail (also counted as errors).

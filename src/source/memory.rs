@@ -9,29 +9,36 @@ use std::sync::Mutex;
 use super::{Failure, ListRequest, Listing, ObjectError, ObjectRef, ObjectStore, Opened};
 
 /// Objects by bucket and key, and failures to answer instead of some of them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     objects: Mutex<BTreeMap<(String, String), Vec<u8>>>,
     failures: Mutex<BTreeMap<(String, String), Failure>>,
-    /// Page size of listings (S3's is 1,000).
+    /// Page size of listings, at least 1.
     page: usize,
     lists: AtomicU64,
     opens: AtomicU64,
 }
 
+/// Listings page as S3's do: at most 1,000 entries each.
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::with_page_size(1000)
+    }
+}
+
 impl MemoryStore {
     pub fn new() -> Self {
-        MemoryStore {
-            page: 1000,
-            ..MemoryStore::default()
-        }
+        MemoryStore::default()
     }
 
-    /// Listings of at most `page` entries, to exercise paging.
+    /// Listings of at most `page` entries (at least 1), to exercise paging.
     pub fn with_page_size(page: usize) -> Self {
         MemoryStore {
+            objects: Mutex::default(),
+            failures: Mutex::default(),
             page: page.max(1),
-            ..MemoryStore::default()
+            lists: AtomicU64::default(),
+            opens: AtomicU64::default(),
         }
     }
 
@@ -137,6 +144,24 @@ mod tests {
     use std::io::Read;
 
     use super::*;
+
+    /// A default store pages as S3 does; a page size of 0 would list nothing at all.
+    #[tokio::test]
+    async fn a_default_store_lists_its_objects() {
+        let store = MemoryStore::default();
+        store.put("trail", "AWSLogs/a.json", b"{}".to_vec());
+        store.put("trail", "AWSLogs/b.json", b"{}".to_vec());
+        store.put("other", "AWSLogs/c.json", b"{}".to_vec());
+        let request = ListRequest {
+            bucket: "trail".to_owned(),
+            prefix: "AWSLogs/".to_owned(),
+            ..ListRequest::default()
+        };
+        let listing = store.list(&request).await.unwrap();
+        let keys: Vec<&str> = listing.objects.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys, ["AWSLogs/a.json", "AWSLogs/b.json"]);
+        assert_eq!(listing.next, None);
+    }
 
     /// As the S3 adapter does: the other spelling of a key is tried when the first is missing,
     /// and the object opened is named by the key that was found.

@@ -5,6 +5,7 @@
 //!   arrived, the handler run on a payload;
 //! - [`proxy`] (on [`http`]): the HTTP fault proxy between the SDK clients and moto;
 //! - [`records`]: CloudTrail records, log files and keys, and the sample events on disk;
+//! - [`output`]: what the binary prints, the findings and their targets;
 //! - [`gzip`]: gzip members, and gzip log files;
 //! - [`oracle`]: the findings of a full parse, what the fast reader must match;
 //! - [`cfn`] and [`stack`]: the CloudFormation templates read as data, and a stack of them
@@ -25,6 +26,7 @@ pub mod gzip;
 pub mod http;
 pub mod moto;
 pub mod oracle;
+pub mod output;
 pub mod patterns;
 pub mod prng;
 pub mod proxy;

@@ -144,6 +144,22 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// A process (the binary, `cargo lambda watch`) pointed at moto as [`sdk_config`] points the
+/// clients: the endpoint, the region, dummy credentials, and no instance metadata to look for.
+pub trait AtMoto {
+    fn at_moto(&mut self, endpoint: &str) -> &mut Self;
+}
+
+impl AtMoto for Command {
+    fn at_moto(&mut self, endpoint: &str) -> &mut Self {
+        self.env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+    }
+}
+
 pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub sns: aws_sdk_sns::Client,

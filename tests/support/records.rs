@@ -20,6 +20,22 @@ pub fn share(event_id: &str, targets: &[&str]) -> Value {
     })
 }
 
+/// The sample share (`events/eventbridge-share-foreign-account.json`, the Stratus detonation
+/// record via EventBridge) to each of `targets` instead of its one account: an account id, or
+/// `all` for the public.
+pub fn sample_share<T: AsRef<str>>(targets: &[T]) -> Value {
+    let mut event = json_file("events/eventbridge-share-foreign-account.json");
+    let items: Vec<Value> = targets
+        .iter()
+        .map(|t| match t.as_ref() {
+            "all" => json!({"group": "all"}),
+            id => json!({ "userId": id }),
+        })
+        .collect();
+    event["detail"]["requestParameters"]["createVolumePermission"]["add"]["items"] = json!(items);
+    event
+}
+
 /// A record that is no share: an S3 `GetObject`, `noise-<i>`.
 pub fn noise(i: usize) -> Value {
     json!({"eventVersion": "1.09", "eventID": format!("noise-{i}"), "eventSource": "s3.amazonaws.com",

@@ -251,11 +251,6 @@ impl Splitter {
         }
     }
 
-    /// Whether the input so far ended cleanly, between top-level values.
-    pub fn at_top_level(&self) -> bool {
-        self.stack.is_empty() && self.lex == Lex::Between
-    }
-
     fn error(&self, at: usize, message: &'static str) -> Step {
         Step::Error(SyntaxError {
             offset: self.stream_offset(at),
