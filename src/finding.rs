@@ -16,6 +16,7 @@ mod build;
 mod resource;
 mod time;
 pub use resource::{Change, Detection, Resource, ResourceType, Target};
+pub(crate) use time::days_in_month;
 pub use time::normalize_time;
 
 /// Longest string copied from a record into a finding, in bytes. CloudTrail content is partly

@@ -187,9 +187,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         move |event: lambda_runtime::LambdaEvent<Value>| async move {
             let (response, summary) = handler.handle(event.payload).await;
             summary.log();
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64);
+            let now = crate::epoch_ms();
             // Straight to stdout: CloudWatch Logs reads EMF from the raw line.
             println!("{}", emf_line(&summary, namespace, function, now));
             if let Err(e) = &response {

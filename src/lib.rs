@@ -63,3 +63,10 @@ pub(crate) fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
     }
     line
 }
+
+/// Milliseconds since the Unix epoch, 0 on a clock set before it.
+pub(crate) fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

@@ -11,6 +11,7 @@ use std::fmt;
 
 use tokio::sync::mpsc;
 
+use crate::finding::days_in_month;
 use crate::source::{ListRequest, ObjectError, ObjectRef, ObjectStore};
 
 /// A calendar day (proleptic Gregorian), enough for key prefixes.
@@ -72,19 +73,6 @@ impl Day {
 impl fmt::Display for Day {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}/{:02}/{:02}", self.year, self.month, self.day)
-    }
-}
-
-/// The days of `month` (1 to 12) of `year`, proleptic Gregorian; `None` for another month.
-/// The one calendar rule of the crate: key prefixes here, `eventTime` in [`crate::finding`].
-pub(crate) fn days_in_month(year: u16, month: u8) -> Option<u8> {
-    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => Some(31),
-        4 | 6 | 9 | 11 => Some(30),
-        2 if leap => Some(29),
-        2 => Some(28),
-        _ => None,
     }
 }
 
@@ -316,20 +304,3 @@ async fn list_all<T: ObjectStore>(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn months_have_their_days() {
-        let days: Vec<Option<u8>> = (0..=13).map(|m| days_in_month(2023, m)).collect();
-        let mut want = vec![None];
-        want.extend([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31].map(Some));
-        want.push(None);
-        assert_eq!(days, want);
-        // Leap years: every fourth, but not centuries, except every fourth century.
-        for (year, february) in [(2024, 29), (2100, 28), (1900, 28), (2000, 29), (0, 29)] {
-            assert_eq!(days_in_month(year, 2), Some(february), "{year}");
-        }
-    }
-}

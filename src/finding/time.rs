@@ -1,7 +1,5 @@
 //! Times as records give them, normalised to RFC 3339 in UTC for `@timestamp`.
 
-use crate::cli::layout::days_in_month;
-
 /// `eventTime` as RFC 3339 in UTC (`2022-09-29T22:28:40Z`), from the forms records come in:
 /// RFC 3339 / ISO 8601 with `T` or a space between date and time, with or without fractional
 /// seconds (kept as given, up to nine digits), with `Z`, an offset (`+02:00`, `+0200`, `+02`)
@@ -118,4 +116,35 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The days of `month` (1 to 12) of `year`, proleptic Gregorian; `None` for another month.
+/// The one calendar rule of the crate: `eventTime` here, the day prefixes of trail keys in `cli::layout`.
+pub(crate) fn days_in_month(year: u16, month: u8) -> Option<u8> {
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => Some(31),
+        4 | 6 | 9 | 11 => Some(30),
+        2 if leap => Some(29),
+        2 => Some(28),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_have_their_days() {
+        let days: Vec<Option<u8>> = (0..=13).map(|m| days_in_month(2023, m)).collect();
+        let mut want = vec![None];
+        want.extend([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31].map(Some));
+        want.push(None);
+        assert_eq!(days, want);
+        // Leap years: every fourth, but not centuries, except every fourth century.
+        for (year, february) in [(2024, 29), (2100, 28), (1900, 28), (2000, 29), (0, 29)] {
+            assert_eq!(days_in_month(year, 2), Some(february), "{year}");
+        }
+    }
 }

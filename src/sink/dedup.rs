@@ -42,12 +42,13 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures_util::future::join_all;
 
 use super::ledger::{Claim, Ledger, Reservation};
 use super::{PublishError, Published, Publishing, Sink};
+use crate::epoch_ms;
 use crate::finding::Finding;
 
 /// How long a reservation keeps other paths off a finding: more than one publish takes (the SNS
@@ -265,12 +266,6 @@ fn new_token() -> String {
         h.finish()
     };
     format!("{:016x}{:016x}", word(1), word(epoch_ms()))
-}
-
-fn epoch_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]
