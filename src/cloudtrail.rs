@@ -1,8 +1,8 @@
 //! CloudTrail records, as lenient as real trails demand.
 //!
 //! Real records lack fields the documentation calls standard (`sourceIPAddress`, `userAgent`,
-//! `eventID` in exports and test data), carry extra ones (Datadog and Logstash enrichment), and
-//! arrive bare, in a log file, or wrapped in an EventBridge event. [`Record`] is a borrowed view
+//! `eventID` in exports and test data) and carry extra ones (Datadog and Logstash enrichment).
+//! The envelopes they arrive in are `trigger::envelope`'s business. [`Record`] is a borrowed view
 //! of a parsed record in which every field is optional: a field that is missing, or not of the
 //! type CloudTrail documents, reads as absent. It is deliberately not
 //! `aws_lambda_events::event::cloudwatch_events::cloudtrail::AWSAPICall`, which drops
@@ -10,8 +10,6 @@
 //! success) and rejects records without `userAgent` or `sourceIPAddress`.
 
 use serde_json::Value;
-
-use crate::logs;
 
 /// A CloudTrail record: a borrowed view of the fields the rule and the finding use.
 #[derive(Debug, Clone, Copy)]
@@ -51,7 +49,7 @@ pub struct UserIdentity<'a> {
 }
 
 /// A non-empty string field of `v`.
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+pub(crate) fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
@@ -109,112 +107,6 @@ impl<'a> Record<'a> {
         self.recipient_account_id
             .or(self.user_identity.account_id)
             .or(envelope_account.filter(|s| !s.is_empty()))
-    }
-}
-
-/// Whether an EventBridge `detail-type` is one whose `detail` is a CloudTrail record: "AWS API
-/// Call via CloudTrail", "AWS Console Sign In via CloudTrail", "AWS Service Event via
-/// CloudTrail" and the like.
-pub fn is_cloudtrail_detail_type(detail_type: &str) -> bool {
-    detail_type.ends_with("via CloudTrail")
-}
-
-/// An EventBridge event that carries a CloudTrail record ("AWS API Call via CloudTrail" and its
-/// siblings): the record and the envelope's account.
-pub fn eventbridge_record(event: &Value) -> Option<(&Value, Option<&str>)> {
-    let detail_type = event.get("detail-type")?.as_str()?;
-    if !is_cloudtrail_detail_type(detail_type) {
-        return None;
-    }
-    let detail = event.get("detail").filter(|d| d.is_object())?;
-    Some((detail, text(event, "account")))
-}
-
-/// Keys of which a CloudTrail record carries at least one.
-const RECORD_KEYS: [&str; 8] = [
-    "eventVersion",
-    "eventSource",
-    "eventName",
-    "eventTime",
-    "eventID",
-    "eventType",
-    "userIdentity",
-    "recipientAccountId",
-];
-
-/// Keys of the envelopes records arrive in, or that a trigger's sample holds: EventBridge,
-/// CloudWatch Logs (raw and decoded), SNS records, CloudTrail's SNS notice, S3's test event, an
-/// S3 Batch Operations invocation, a log file.
-const ENVELOPE_KEYS: [&str; 8] = [
-    "detail-type",
-    "awslogs",
-    "logEvents",
-    "EventSource",
-    "s3ObjectKey",
-    "Event",
-    "invocationSchemaVersion",
-    "Records",
-];
-
-/// Whether `value` is a CloudTrail record or an envelope we know: an object with at least one
-/// of the keys a record or a known envelope carries. Anything else (another service's log, a
-/// document of labels) is not CloudTrail, and reading it must not pass for "nothing found".
-pub fn looks_like_cloudtrail(value: &Value) -> bool {
-    value.as_object().is_some_and(|map| {
-        RECORD_KEYS
-            .iter()
-            .chain(&ENVELOPE_KEYS)
-            .any(|key| map.contains_key(*key))
-    })
-}
-
-/// Calls `f` with each CloudTrail record in `value` and the account of its envelope: a bare
-/// record, an EventBridge event, a log file `{"Records":[...]}`, a CloudWatch Logs
-/// subscription payload (raw or decoded), or an array of any of these. Returns what could not
-/// be read as records (a value that is not an object, a log payload that does not decode), one
-/// message each; the other records are still handed over.
-pub fn for_each_record(value: &Value, f: &mut dyn FnMut(Record<'_>, Option<&str>)) -> Vec<String> {
-    let mut problems = Vec::new();
-    walk(value, f, &mut problems);
-    problems
-}
-
-fn walk(value: &Value, f: &mut dyn FnMut(Record<'_>, Option<&str>), problems: &mut Vec<String>) {
-    match value {
-        Value::Array(items) => items.iter().for_each(|v| walk(v, f, problems)),
-        Value::Object(map) => {
-            if let Some((detail, account)) = eventbridge_record(value) {
-                if let Some(record) = Record::new(detail) {
-                    f(record, account);
-                }
-            } else if logs::is_subscription(value) {
-                match logs::decode(value) {
-                    Ok(message) => walk(&message, f, problems),
-                    Err(e) => problems.push(e),
-                }
-            } else if logs::is_message(value) {
-                match logs::message(value) {
-                    Ok(logs::Message::Data { records, .. }) => {
-                        for record in records {
-                            match record {
-                                Ok(record) => walk(&record, f, problems),
-                                Err(e) => problems.push(e),
-                            }
-                        }
-                    }
-                    Ok(logs::Message::Control) => {}
-                    Err(e) => problems.push(e),
-                }
-            } else if let Some(Value::Array(records)) = map.get("Records") {
-                records.iter().for_each(|v| walk(v, f, problems));
-            } else if let Some(record) = Record::new(value) {
-                f(record, None);
-            }
-        }
-        other => problems.push(format!(
-            "not a CloudTrail record (a JSON {}, not an object)",
-            type_name(other)
-        )),
     }
 }
 
@@ -286,41 +178,5 @@ mod tests {
         let none = json!({"recipientAccountId": ""});
         assert_eq!(Record::new(&none).unwrap().owner(Some("333")), Some("333"));
         assert_eq!(Record::new(&none).unwrap().owner(None), None);
-    }
-
-    #[test]
-    fn records_are_found_in_every_container() {
-        let value = json!([
-            {"eventName": "A"},
-            {"Records": [{"eventName": "B"}, 5]},
-            {"detail-type": "AWS API Call via CloudTrail", "account": "999", "detail": {"eventName": "C"}},
-            {"detail-type": "EC2 Instance State-change Notification", "detail": {"eventName": "D"}},
-            "text",
-        ]);
-        let mut seen = Vec::new();
-        let problems = for_each_record(&value, &mut |r, account| {
-            seen.push((r.event_name.map(str::to_owned), account.map(str::to_owned)))
-        });
-        assert_eq!(
-            problems,
-            [
-                "not a CloudTrail record (a JSON number, not an object)",
-                "not a CloudTrail record (a JSON string, not an object)"
-            ]
-        );
-        let names: Vec<_> = seen
-            .iter()
-            .map(|(n, a)| (n.as_deref(), a.as_deref()))
-            .collect();
-        // A non-CloudTrail EventBridge event is taken as a (non-matching) record of its own.
-        assert_eq!(
-            names,
-            vec![
-                (Some("A"), None),
-                (Some("B"), None),
-                (Some("C"), Some("999")),
-                (None, None)
-            ]
-        );
     }
 }

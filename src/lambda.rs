@@ -21,11 +21,11 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::metrics::{emf_line, Summary};
 use crate::pipeline::Pipeline;
-use crate::s3_batch;
 use crate::sink::Sink;
 use crate::source::{ObjectStore, S3Store};
-use crate::tally::Tally;
-use crate::trigger::{self, Trigger, Unit, Work};
+use crate::tally::{ErrorKind, Tally};
+use crate::trigger::s3_batch;
+use crate::trigger::{self, Answer, Unit, Work};
 
 /// The function's state, built once per execution environment.
 #[derive(Debug)]
@@ -99,11 +99,11 @@ impl<S: Sink, T: ObjectStore> Handler<S, T> {
         for (message_id, tally) in reports {
             if !tally.is_clean() {
                 summary.failed_units += 1;
-                if let (Some(id), Trigger::Sqs) = (&message_id, invocation.trigger) {
+                if let (Some(id), Answer::SqsBatch) = (&message_id, &invocation.answer) {
                     batch.add_failure(id.clone());
                 }
             }
-            if invocation.job.is_some() {
+            if let Answer::S3Batch(_) = invocation.answer {
                 results.push(s3_batch::TaskResult::new(
                     message_id.unwrap_or_default(),
                     &tally,
@@ -113,27 +113,33 @@ impl<S: Sink, T: ObjectStore> Handler<S, T> {
         }
         summary.duration = started.elapsed();
 
-        let response = if let Some(job) = invocation.job {
+        let response = match invocation.answer {
             // Every task is answered, failures included: the job retries or reports them.
-            Ok(Response::S3Batch(s3_batch::Response {
+            Answer::S3Batch(job) => Ok(Response::S3Batch(s3_batch::Response {
                 invocation_schema_version: job.schema_version,
                 treat_missing_keys_as: s3_batch::ResultCode::PermanentFailure,
                 invocation_id: job.invocation_id,
                 results,
-            }))
-        } else if invocation.trigger == Trigger::Sqs {
-            Ok(Response::Batch(batch))
-        } else if summary.failed_units > 0 {
+            })),
+            Answer::SqsBatch => Ok(Response::Batch(batch)),
+            Answer::Plain => self.plain_answer(&summary),
+        };
+        (response, summary)
+    }
+
+    /// The answer to an invocation that is neither an SQS batch nor an S3 Batch Operations
+    /// job: a failure when any unit failed, so that Lambda delivers the event again.
+    fn plain_answer(&self, summary: &Summary) -> Result<Response, InvocationError> {
+        if summary.failed_units > 0 {
             Err(InvocationError {
                 undelivered: summary.tally.undelivered,
                 failed: summary.failed_units,
                 units: summary.units,
-                details: summary.tally.errors.join("; "),
+                details: summary.tally.error_line(),
             })
         } else {
             Ok(Response::Summary(summary.clone()))
-        };
-        (response, summary)
+        }
     }
 
     /// One unit of work (the invocation, or one SQS message) and its message id.
@@ -149,10 +155,7 @@ impl<S: Sink, T: ObjectStore> Handler<S, T> {
                     tracing::warn!(message_id = unit.message_id.as_deref(), "skipped: {reason}");
                 }
                 Work::Object(object) => tally.add(self.pipeline.object(&object, None).await),
-                Work::Invalid(why) => {
-                    tally.input_errors += 1;
-                    tally.error(why);
-                }
+                Work::Invalid(why) => tally.input_failed(ErrorKind::Permanent, why),
             }
         }
         for error in &tally.errors {

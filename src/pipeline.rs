@@ -20,6 +20,7 @@ use crate::reader::{self, Progress, ReadError, ScanOptions, ScanReport};
 use crate::rule;
 use crate::sink::{Sink, BATCH_ENTRIES};
 use crate::source::{Failure, ObjectRef, ObjectStore, Opened};
+use crate::tally::ErrorKind::{NotCloudTrail, Permanent, Transient};
 use crate::tally::Tally;
 
 /// A sink, an object store (when a trigger or an input names objects) and the rule's settings.
@@ -63,9 +64,8 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
         };
         let detected = rule::evaluate_record(&view, envelope_account, &self.settings.trusted, None);
         for problem in detected.problems {
-            tally.input_errors += 1;
             let id = view.event_id.unwrap_or("none");
-            tally.error(format!("record (eventID {id}): {problem}"));
+            tally.input_failed(Permanent, format!("record (eventID {id}): {problem}"));
         }
         let findings = detected.findings;
         tally.findings = findings.len() as u64;
@@ -124,8 +124,7 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
         }
         tally.objects = 1;
         let Some(store) = &self.store else {
-            tally.input_errors = 1;
-            tally.error(format!("{object}: no object store configured"));
+            tally.input_failed(Permanent, format!("{object}: no object store configured"));
             return Err(tally);
         };
         match store.open(object).await {
@@ -134,9 +133,11 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
                 Ok((opened, name))
             }
             Err(e) => {
-                tally.input_errors = 1;
-                tally.transient_errors = u64::from(e.failure == Failure::Transient);
-                tally.error(e.to_string());
+                let kind = match e.failure {
+                    Failure::Transient => Transient,
+                    _ => Permanent,
+                };
+                tally.input_failed(kind, e.to_string());
                 Err(tally)
             }
         }
@@ -200,8 +201,7 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
                 tally.published += e.delivered() as u64;
                 tally.duplicates += e.duplicates as u64;
                 tally.suppressed += e.suppressed as u64;
-                tally.undelivered += e.failed as u64;
-                tally.error(e.to_string());
+                tally.not_delivered(e.failed as u64, e.to_string());
             }
         }
     }
@@ -231,9 +231,15 @@ fn read_tally(reading: Result<ScanReport, tokio::task::JoinError>, name: &str, t
     tally.findings = report.findings;
     tally.not_cloudtrail = report.not_cloudtrail;
     if let Some(error) = report.error_summary() {
-        tally.input_errors = 1;
-        // A connection cut mid-object may not happen again; a corrupt file will.
-        tally.transient_errors = u64::from(matches!(report.fatal, Some(ReadError::Io { .. })));
-        tally.error(format!("{name}: {error}"));
+        // A connection cut mid-object may not happen again; a corrupt file will, and a file
+        // whose records are all something else is not CloudTrail.
+        let kind = if matches!(report.fatal, Some(ReadError::Io { .. })) {
+            Transient
+        } else if report.fatal.is_none() && report.not_cloudtrail == report.error_count {
+            NotCloudTrail
+        } else {
+            Permanent
+        };
+        tally.input_failed(kind, format!("{name}: {error}"));
     }
 }

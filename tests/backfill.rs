@@ -8,9 +8,9 @@ use snapshot_share_detector::cli::layout::{self, Day, Filters};
 use snapshot_share_detector::config::Settings;
 use snapshot_share_detector::lambda::{Handler, Response};
 use snapshot_share_detector::pipeline::Pipeline;
-use snapshot_share_detector::s3_batch::ResultCode;
 use snapshot_share_detector::sink::Memory;
 use snapshot_share_detector::source::{Failure, MemoryStore, ObjectRef};
+use snapshot_share_detector::trigger::s3_batch::ResultCode;
 use tokio::sync::mpsc;
 
 const BUCKET: &str = "log-archive";

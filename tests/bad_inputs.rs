@@ -219,7 +219,7 @@ fn run_lambda(bytes: &[u8], each: Option<FindingCheck>) -> Result<Actual, String
     let tally = &summary.tally;
     // A unit's errors are the row's errors: a row states how many it expects.
     actual.error_count = tally.error_count;
-    actual.errors = tally.errors.clone();
+    actual.errors = tally.errors.iter().map(ToString::to_string).collect();
     match &response {
         Ok(Response::Batch(batch)) => {
             if batch.batch_item_failures.len() != summary.failed_units {

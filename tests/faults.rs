@@ -501,7 +501,7 @@ async fn object_fault(
             "{label}: {:?}",
             summary.tally.errors
         );
-        let error = &summary.tally.errors[0];
+        let error = &summary.tally.errors[0].message;
         eprintln!("[faults] {label}: {error}");
         assert!(
             error.starts_with(&format!("s3://{bucket}/{b_key} ")),

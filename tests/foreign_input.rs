@@ -12,6 +12,7 @@ use snapshot_share_detector::lambda::{Handler, Response};
 use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::sink::Memory;
 use snapshot_share_detector::source::MemoryStore;
+use snapshot_share_detector::tally::ErrorKind;
 use support::output::targets;
 
 const LABELS: &str = "tests/fixtures/foreign/labels.json";
@@ -152,11 +153,19 @@ async fn an_object_that_holds_no_cloudtrail_fails_its_message_only() {
     // The corpus log file's five shares and one use.
     assert_eq!(summary.tally.findings, 6);
     assert_eq!(handler.pipeline().sink().take().len(), 6);
+    // Named, and of its own kind: no retry can make it CloudTrail.
+    let errors: Vec<(ErrorKind, &str)> = summary
+        .tally
+        .errors
+        .iter()
+        .map(|e| (e.kind, e.message.as_str()))
+        .collect();
     assert_eq!(
-        summary.tally.errors,
-        [
+        errors,
+        [(
+            ErrorKind::NotCloudTrail,
             "s3://trail/AWSLogs/labels.json (189 bytes): record 1 (byte 0): not CloudTrail: an \
           object with none of the keys of a CloudTrail record (keys: labels)"
-        ]
+        )]
     );
 }

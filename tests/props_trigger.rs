@@ -14,7 +14,7 @@ use proptest::sample::select;
 use serde_json::{json, Value};
 use snapshot_share_detector::cloudtrail::Record;
 use snapshot_share_detector::rule::{self, TrustedAccounts};
-use snapshot_share_detector::trigger::{self, Invocation, Trigger, Work};
+use snapshot_share_detector::trigger::{self, Answer, Invocation, Trigger, Work};
 use support::cases::*;
 use support::edits::byte_edit;
 
@@ -124,15 +124,17 @@ fn check_invocation(payload: &Value, inv: &Invocation) -> Result<(), TestCaseErr
         let records = payload["Records"].as_array().unwrap();
         prop_assert_eq!(inv.units.len(), records.len());
         prop_assert!(inv.units.iter().all(|u| u.message_id.is_some()));
+        prop_assert_eq!(&inv.answer, &Answer::SqsBatch);
     } else if inv.trigger == Trigger::S3Batch {
         // One unit per task, each answered by its task id.
         let tasks = payload["tasks"].as_array().map_or(0, Vec::len);
         prop_assert_eq!(inv.units.len(), tasks);
         prop_assert!(inv.units.iter().all(|u| u.message_id.is_some()));
-        prop_assert!(inv.job.is_some());
+        prop_assert!(matches!(inv.answer, Answer::S3Batch(_)));
     } else {
         prop_assert_eq!(inv.units.len(), 1);
         prop_assert!(inv.units[0].message_id.is_none());
+        prop_assert_eq!(&inv.answer, &Answer::Plain);
     }
     for unit in &inv.units {
         for work in &unit.work {

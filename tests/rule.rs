@@ -2,9 +2,10 @@
 //! ModifySnapshotAttribute record of the corpus.
 
 use serde_json::{json, Value};
-use snapshot_share_detector::cloudtrail::{for_each_record, Record};
+use snapshot_share_detector::cloudtrail::Record;
 use snapshot_share_detector::finding::Target;
 use snapshot_share_detector::rule::{evaluate, TrustedAccounts};
+use snapshot_share_detector::trigger::envelope::for_each_record;
 
 const OWNER: &str = "756680937392";
 

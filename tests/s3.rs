@@ -238,7 +238,7 @@ async fn aws_one_missing_object_in_an_sqs_batch_fails_only_its_message() {
     );
     assert_eq!(summary.failed_units, 1);
     assert_eq!(summary.tally.errors.len(), 1, "{:?}", summary.tally.errors);
-    let error = &summary.tally.errors[0];
+    let error = &summary.tally.errors[0].message;
     let (object, reason) = error.split_once(": ").unwrap();
     assert!(
         object.starts_with(&format!("s3://{}/{missing} (", env.bucket)),
@@ -386,7 +386,7 @@ async fn aws_a_truncated_object_fails_after_publishing_what_came_before() {
         json!({"batchItemFailures": [{"itemIdentifier": message_id}]})
     );
     assert_eq!(summary.tally.errors.len(), 1, "{:?}", summary.tally.errors);
-    let error = &summary.tally.errors[0];
+    let error = &summary.tally.errors[0].message;
     let prefix = format!(
         "s3://{}/{key} ({size} bytes): read failed after ",
         env.bucket

@@ -7,10 +7,11 @@ use std::io::Read;
 
 use flate2::read::GzDecoder;
 use serde_json::{json, Value};
-use snapshot_share_detector::cloudtrail::{for_each_record, Record};
+use snapshot_share_detector::cloudtrail::Record;
 use snapshot_share_detector::finding::{normalize_time, Finding};
 use snapshot_share_detector::rule::{self, Prefilter, TrustedAccounts};
 use snapshot_share_detector::sink::message;
+use snapshot_share_detector::trigger::envelope::for_each_record;
 
 const RULE_ID: &str = rule::share::IDENTITY.id;
 const USED_RULE_ID: &str = rule::used::IDENTITY.id;

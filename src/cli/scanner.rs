@@ -17,7 +17,7 @@ use crate::pipeline::Pipeline;
 use crate::reader::Progress;
 use crate::sink::Sink;
 use crate::source::{ObjectRef, ObjectStore, S3Url};
-use crate::tally::Tally;
+use crate::tally::{ErrorKind, Tally};
 
 /// Scans inputs, keeping the totals.
 pub(super) struct Scanner<T> {
@@ -225,8 +225,8 @@ impl<T: ObjectStore> Scanner<T> {
 
     fn failed(&mut self, error: impl std::fmt::Display) {
         self.totals.objects += 1;
-        self.totals.input_errors += 1;
-        self.totals.error(error.to_string());
+        self.totals
+            .input_failed(ErrorKind::Permanent, error.to_string());
         eprintln!("error: {error}");
     }
 }
@@ -235,7 +235,6 @@ impl<T: ObjectStore> Scanner<T> {
 fn write_manifest_line(out: &mut Box<dyn Write>, object: &ObjectRef, totals: &mut Tally) {
     let key = utf8_percent_encode(&object.key, MANIFEST_KEY);
     if let Err(e) = writeln!(out, "{},{key}", object.bucket) {
-        totals.input_errors += 1;
-        totals.error(format!("manifest: {e}"));
+        totals.input_failed(ErrorKind::Permanent, format!("manifest: {e}"));
     }
 }

@@ -15,9 +15,9 @@ use std::sync::atomic::Ordering;
 
 use serde_json::Value;
 
-use crate::cloudtrail;
 use crate::finding::Finding;
 use crate::rule::{self, Prefilter, TrustedAccounts};
+use crate::trigger::envelope;
 
 mod decode;
 mod gzip;
@@ -291,7 +291,7 @@ impl Evaluator<'_, '_> {
             Err(e) if candidate => return fail(report, RecordErrorKind::Json(e)),
             Err(_) => return,
         };
-        if !cloudtrail::looks_like_cloudtrail(&value) {
+        if !envelope::looks_like_cloudtrail(&value) {
             report.not_cloudtrail += 1;
             return fail(report, RecordErrorKind::NotCloudTrail(keys(&value)));
         }
@@ -301,7 +301,7 @@ impl Evaluator<'_, '_> {
         report.candidates += 1;
         let mut findings = 0;
         let mut unreadable = Vec::new();
-        let mut problems = cloudtrail::for_each_record(&value, &mut |record, account| {
+        let mut problems = envelope::for_each_record(&value, &mut |record, account| {
             let detected =
                 rule::evaluate_record(&record, account, self.opts.trusted, self.opts.origin);
             for finding in detected.findings {

@@ -11,6 +11,8 @@
 use aho_corasick::AhoCorasick;
 use memchr::memmem;
 
+use crate::trigger::envelope;
+
 /// Decides, from a record's raw JSON bytes, whether any rule could match it.
 #[derive(Debug, Clone)]
 pub struct Prefilter {
@@ -49,7 +51,7 @@ impl Prefilter {
     pub fn may_match(&self, bytes: &[u8]) -> bool {
         self.names.as_ref().is_some_and(|n| n.is_match(bytes))
             || self.escapes_a_letter(bytes)
-            || first_key_is(bytes, b"awslogs")
+            || envelope::compressed_keys().any(|key| first_key_is(bytes, key.as_bytes()))
     }
 
     /// Whether `bytes` hold a `\uXXXX` escape of a letter of one of the event names (other

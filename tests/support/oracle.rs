@@ -1,5 +1,5 @@
 //! The oracle the fast reader is held to: inflate everything, parse the whole text with
-//! `serde_json`, hand every value to `cloudtrail::for_each_record` and every record to
+//! `serde_json`, hand every value to `trigger::envelope::for_each_record` and every record to
 //! `rule::detect`. Used by `tests/equivalence.rs`, the reader properties and the fuzz target
 //! of the reader (`fuzz/fuzz_targets/reader.rs` includes this very file by path), so that all
 //! three compare with the same thing.
@@ -14,8 +14,8 @@ use std::io::Read;
 use flate2::read::MultiGzDecoder;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
-use snapshot_share_detector::cloudtrail::for_each_record;
 use snapshot_share_detector::rule::{self, TrustedAccounts};
+use snapshot_share_detector::trigger::envelope::for_each_record;
 
 /// What a full parse of a file found.
 #[derive(Debug)]

@@ -21,7 +21,7 @@ pub struct Job {
 
 /// Whether `payload` is an S3 Batch Operations invocation.
 pub fn is_invocation(payload: &Value) -> bool {
-    payload.get("invocationSchemaVersion").is_some() && payload.get("tasks").is_some()
+    payload.get(super::envelope::S3_BATCH.key).is_some() && payload.get("tasks").is_some()
 }
 
 /// One task: its id, and the object it names (or why it names none).
@@ -89,7 +89,7 @@ impl ResultCode {
     pub fn of(tally: &Tally) -> Self {
         if tally.is_clean() {
             ResultCode::Succeeded
-        } else if tally.transient_errors > 0 || tally.undelivered > 0 {
+        } else if tally.retryable() {
             ResultCode::TemporaryFailure
         } else {
             ResultCode::PermanentFailure
@@ -125,32 +125,21 @@ impl TaskResult {
                 "{} records, {} findings, {} published",
                 tally.records, tally.findings, tally.published
             ),
-            _ => tally.errors.join("; "),
+            _ => tally.error_line(),
         };
         TaskResult {
             task_id,
             result_code,
             // The completion report is a CSV of modest lines: keep the reason short.
-            result_string: clip(result_string, 1024),
+            result_string: crate::text::clip_with(&result_string, 1024, "…"),
         }
     }
-}
-
-fn clip(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-        s.push('…');
-    }
-    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tally::ErrorKind::{NotCloudTrail, Permanent, Transient};
     use serde_json::json;
 
     #[test]
@@ -202,13 +191,20 @@ mod tests {
         };
         assert_eq!(ResultCode::of(&clean), ResultCode::Succeeded);
         let mut missing = Tally::default();
-        missing.error("s3://trail/x: GetObject failed: NoSuchKey".into());
+        missing.input_failed(Permanent, "s3://trail/x: GetObject failed: NoSuchKey");
         assert_eq!(ResultCode::of(&missing), ResultCode::PermanentFailure);
-        let mut throttled = missing.clone();
-        throttled.transient_errors = 1;
-        assert_eq!(ResultCode::of(&throttled), ResultCode::TemporaryFailure);
+        let mut foreign = Tally::default();
+        foreign.input_failed(NotCloudTrail, "s3://trail/config.json.gz: not CloudTrail");
+        assert_eq!(ResultCode::of(&foreign), ResultCode::PermanentFailure);
+        // One transient failure among permanent ones: the task is worth another try, also
+        // once the tallies of several objects are added up.
+        let mut throttled = Tally::default();
+        throttled.input_failed(Transient, "s3://trail/y: SlowDown");
+        let mut both = missing.clone();
+        both.add(throttled);
+        assert_eq!(ResultCode::of(&both), ResultCode::TemporaryFailure);
         let mut unpublished = missing.clone();
-        unpublished.undelivered = 2;
+        unpublished.not_delivered(2, "topic down");
         assert_eq!(ResultCode::of(&unpublished), ResultCode::TemporaryFailure);
         let result = TaskResult::new("t".into(), &missing);
         assert_eq!(

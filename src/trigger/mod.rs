@@ -1,5 +1,7 @@
 //! Recognises the payload a Lambda invocation carries and turns it into work: records to
-//! evaluate and S3 objects to read. Nothing else in the crate knows envelopes exist.
+//! evaluate and S3 objects to read, and how the invocation must be answered. Only this module
+//! knows envelopes: the list of them and the walk through them is [`envelope`], CloudWatch Logs
+//! payloads are [`logs`], S3 Batch Operations jobs [`s3_batch`].
 //!
 //! Recognised, also nested (S3 → SNS → SQS and the like):
 //! - EventBridge "AWS API Call via CloudTrail" (and the other "... via CloudTrail" types): the
@@ -25,9 +27,15 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cloudtrail;
-use crate::logs;
-use crate::s3_batch;
-use crate::source::{decode_key, ObjectRef};
+use crate::source::ObjectRef;
+use crate::text::preview;
+
+pub mod envelope;
+pub mod logs;
+mod notice;
+pub mod s3_batch;
+
+use notice::{eventbridge_object, s3_record};
 
 /// The outer envelope of an invocation: how the work arrived. Named in logs, in the summary
 /// and as the `Trigger` of the metrics; an SQS batch also decides the shape of the answer.
@@ -114,11 +122,22 @@ pub struct Unit {
 /// A classified payload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invocation {
-    /// The outer envelope; [`Trigger::Sqs`] means the answer is an SQS batch response.
+    /// The outer envelope.
     pub trigger: Trigger,
     pub units: Vec<Unit>,
-    /// The S3 Batch Operations job, whose answer names each task ([`Trigger::S3Batch`]).
-    pub job: Option<s3_batch::Job>,
+    /// How the invocation is answered.
+    pub answer: Answer,
+}
+
+/// How an invocation is answered, so that nothing is lost and nothing is done twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// An SQS batch: name the failed messages (`batchItemFailures`); SQS deletes the rest.
+    SqsBatch,
+    /// An S3 Batch Operations job: a result code for every task.
+    S3Batch(s3_batch::Job),
+    /// Anything else: fail the invocation when any unit failed, so that Lambda retries it.
+    Plain,
 }
 
 /// How deep envelopes nest before we stop unwrapping (SQS → SNS → S3 is three).
@@ -138,7 +157,7 @@ pub fn classify(payload: Value) -> Invocation {
         return Invocation {
             trigger: Trigger::S3Batch,
             units,
-            job: Some(job),
+            answer: Answer::S3Batch(job),
         };
     }
     if let Some(messages) = sqs_messages(&payload) {
@@ -161,14 +180,14 @@ pub fn classify(payload: Value) -> Invocation {
         return Invocation {
             trigger: Trigger::Sqs,
             units,
-            job: None,
+            answer: Answer::SqsBatch,
         };
     }
     let (trigger, work) =
         work(payload, 0).unwrap_or_else(|why| (Trigger::Unrecognised, vec![Work::Skip(why)]));
     Invocation {
         trigger,
-        job: None,
+        answer: Answer::Plain,
         units: vec![Unit {
             message_id: None,
             work,
@@ -210,18 +229,18 @@ fn work(payload: Value, depth: usize) -> Result<(Trigger, Vec<Work>), String> {
         ));
     };
 
-    if map.get("awslogs").is_some() {
+    if map.get(envelope::AWSLOGS.key).is_some() {
         return Ok((Trigger::CloudwatchLogs, log_records(&Value::Object(map))));
     }
 
     // EventBridge.
-    if let Some(detail_type) = map.get("detail-type").and_then(Value::as_str) {
+    if let Some(detail_type) = map.get(envelope::EVENTBRIDGE.key).and_then(Value::as_str) {
         let detail_type = detail_type.to_owned();
         let source = map
             .get("source")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if cloudtrail::is_cloudtrail_detail_type(&detail_type) {
+        if envelope::is_cloudtrail_detail_type(&detail_type) {
             let account = map
                 .get("account")
                 .and_then(Value::as_str)
@@ -253,9 +272,9 @@ fn work(payload: Value, depth: usize) -> Result<(Trigger, Vec<Work>), String> {
         }
     }
 
-    if let Some(Value::Array(records)) = map.get_mut("Records") {
+    if let Some(Value::Array(records)) = map.get_mut(envelope::RECORDS.key) {
         let first = records.first().cloned().unwrap_or(Value::Null);
-        if first.get("EventSource").and_then(Value::as_str) == Some("aws:sns") {
+        if first.get(envelope::SNS_RECORD.key).and_then(Value::as_str) == Some("aws:sns") {
             let mut all = Vec::new();
             for r in records.iter() {
                 match r.pointer("/Sns/Message").and_then(Value::as_str) {
@@ -288,7 +307,8 @@ fn work(payload: Value, depth: usize) -> Result<(Trigger, Vec<Work>), String> {
     // CloudTrail's own SNS delivery notice.
     if let (Some(bucket), Some(keys)) = (
         map.get("s3Bucket").and_then(Value::as_str),
-        map.get("s3ObjectKey").and_then(Value::as_array),
+        map.get(envelope::CLOUDTRAIL_NOTICE.key)
+            .and_then(Value::as_array),
     ) {
         let objects = keys
             .iter()
@@ -298,7 +318,7 @@ fn work(payload: Value, depth: usize) -> Result<(Trigger, Vec<Work>), String> {
         return Ok((Trigger::CloudtrailSns, objects));
     }
 
-    if map.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+    if map.get(envelope::S3_TEST.key).and_then(Value::as_str) == Some("s3:TestEvent") {
         return Ok((
             Trigger::S3Test,
             vec![Work::Skip(
@@ -359,60 +379,4 @@ fn nested(message: &str, depth: usize) -> Result<(Trigger, Vec<Work>), String> {
         Ok(inner) => work(inner, depth + 1),
         Err(_) => Err(format!("SNS message is not JSON: {}", preview(message))),
     }
-}
-
-/// One record of an S3 event notification.
-fn s3_record(record: &Value) -> Work {
-    let event = record
-        .get("eventName")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let bucket = record.pointer("/s3/bucket/name").and_then(Value::as_str);
-    let key = record.pointer("/s3/object/key").and_then(Value::as_str);
-    let (Some(bucket), Some(key)) = (bucket, key) else {
-        return Work::Skip("S3 notification record without bucket or key".to_owned());
-    };
-    let key = decode_key(key);
-    if !event.starts_with("ObjectCreated:") {
-        return Work::Skip(format!(
-            "S3 event {event} for s3://{bucket}/{key} is not an object creation"
-        ));
-    }
-    let mut object = ObjectRef::new(bucket, key);
-    object.size = record.pointer("/s3/object/size").and_then(Value::as_u64);
-    object.version_id = record
-        .pointer("/s3/object/versionId")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    Work::Object(object)
-}
-
-/// The object of an EventBridge "Object Created" event. AWS does not document whether these
-/// keys are URL-encoded like S3 notifications; the key is used as given, and its decoded form
-/// is tried if it does not exist.
-fn eventbridge_object(detail: &Value) -> Result<ObjectRef, String> {
-    let bucket = detail.pointer("/bucket/name").and_then(Value::as_str);
-    let key = detail.pointer("/object/key").and_then(Value::as_str);
-    let (Some(bucket), Some(key)) = (bucket, key) else {
-        return Err("EventBridge \"Object Created\" event without bucket or key".to_owned());
-    };
-    let mut object = ObjectRef::new(bucket, key);
-    object.size = detail.pointer("/object/size").and_then(Value::as_u64);
-    object.version_id = detail
-        .pointer("/object/version-id")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let decoded = decode_key(key);
-    object.alt_key = (decoded != key).then_some(decoded);
-    Ok(object)
-}
-
-/// The start of a text, for log lines about input we could not use.
-fn preview(text: &str) -> String {
-    let mut end = text.len().min(80);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let cut = if end < text.len() { "…" } else { "" };
-    format!("{:?}{cut}", &text[..end])
 }
