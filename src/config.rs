@@ -146,6 +146,8 @@ impl Config {
                 dedup_table: value("DEDUP_TABLE"),
                 organization,
                 suppress_organization_shares,
+                organization_id: organization_id(value("ORGANIZATION_ID"))?,
+                disabled_rules: disabled_rules(value("DISABLED_RULES"))?,
             },
             settings: Settings {
                 trusted: TrustedAccounts::parse(&value("TRUSTED_ACCOUNT_IDS").unwrap_or_default()),
@@ -162,6 +164,48 @@ impl Config {
                 .unwrap_or_else(|| "SnapshotShareDetector".to_owned()),
         })
     }
+}
+
+/// `ORGANIZATION_ID`: `o-` and 10 to 32 lowercase letters or digits, as AWS writes it.
+fn organization_id(text: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(id) = text else { return Ok(None) };
+    let body = id.strip_prefix("o-").unwrap_or_default();
+    let valid = (10..=32).contains(&body.len())
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    match valid {
+        true => Ok(Some(id)),
+        false => Err(ConfigError {
+            name: "ORGANIZATION_ID",
+            problem: format!("{id:?} is not an organization id (o-exampleorgid)"),
+        }),
+    }
+}
+
+/// `DISABLED_RULES`: rule ids or kinds (`attempt`, `protection-off`, ...), comma-separated; the
+/// ids of every rule they name.
+fn disabled_rules(text: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let mut ids = Vec::new();
+    for name in text.iter().flat_map(|t| t.split(',')).map(str::trim) {
+        if name.is_empty() {
+            continue;
+        }
+        let named: Vec<&str> = crate::rule::RULES
+            .iter()
+            .map(|r| &r.identity)
+            .filter(|i| i.id == name || i.kind.eq_ignore_ascii_case(name))
+            .map(|i| i.id)
+            .collect();
+        if named.is_empty() {
+            return Err(ConfigError {
+                name: "DISABLED_RULES",
+                problem: format!("{name:?} is neither a rule id nor a kind of finding"),
+            });
+        }
+        ids.extend(named.into_iter().map(str::to_owned));
+    }
+    Ok(ids)
 }
 
 /// A byte count: digits with an optional unit (`k`, `M`, `G`, with or without `iB`; powers of
@@ -254,6 +298,19 @@ mod tests {
         assert!(c.outputs.suppress_organization_shares);
         let auto = config(&[("ORGANIZATION_ACCOUNTS", "AUTO")]).unwrap();
         assert_eq!(auto.outputs.organization, Some(OrganizationAccounts::Auto));
+        let c = config(&[
+            ("ORGANIZATION_ID", "o-exampleorgid"),
+            ("DISABLED_RULES", "attempt, protection-off"),
+        ])
+        .unwrap();
+        assert_eq!(c.outputs.organization_id.as_deref(), Some("o-exampleorgid"));
+        assert_eq!(
+            c.outputs.disabled_rules,
+            [
+                crate::rule::attempt::IDENTITY.id,
+                crate::rule::protection::IDENTITY.id
+            ]
+        );
         let alone = config(&[("SUPPRESS_ORGANIZATION_SHARES", "true")]).unwrap_err();
         assert_eq!(alone.name, "SUPPRESS_ORGANIZATION_SHARES");
     }
@@ -301,6 +358,8 @@ mod tests {
             ("NOTIFICATION_FORMAT", "slack"),
             ("ORGANIZATION_ACCOUNTS", "1111"),
             ("SUPPRESS_ORGANIZATION_SHARES", "perhaps"),
+            ("ORGANIZATION_ID", "org-1"),
+            ("DISABLED_RULES", "nonsense"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

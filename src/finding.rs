@@ -96,6 +96,17 @@ pub struct Finding {
     /// The log file the record was read from, when it came from one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<LogInfo>,
+    /// The call's error, for a call that failed (ECS `error.*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -36,6 +36,8 @@ enum Source {
 #[derive(Debug, Default)]
 struct Cache {
     accounts: Option<Arc<HashSet<String>>>,
+    /// The organization's id (`o-...`), from `organizations:DescribeOrganization`.
+    id: Option<String>,
     /// When to read again; `None`: now.
     next: Option<Instant>,
 }
@@ -61,6 +63,18 @@ impl Organization {
     }
 
     /// The organization's account ids, or `None` when they are not known.
+    /// The organization's id (`o-...`) when `auto` could read it (`DescribeOrganization`);
+    /// `None` for a configured list, which names no organization.
+    pub async fn id(&self) -> Option<String> {
+        match &self.source {
+            Source::List(_) => None,
+            Source::Auto { cache, .. } => {
+                self.accounts().await;
+                cache.lock().await.id.clone()
+            }
+        }
+    }
+
     pub async fn accounts(&self) -> Option<Arc<HashSet<String>>> {
         let (client, refresh, cache) = match &self.source {
             Source::List(ids) => return Some(Arc::clone(ids)),
@@ -74,6 +88,16 @@ impl Organization {
         let mut cache = cache.lock().await;
         if cache.next.is_some_and(|next| Instant::now() < next) {
             return cache.accounts.clone();
+        }
+        if cache.id.is_none() {
+            match client.describe_organization().send().await {
+                Ok(out) => cache.id = out.organization().and_then(|o| o.id()).map(str::to_owned),
+                Err(e) => tracing::warn!(
+                    "organizations:DescribeOrganization failed: {}; whether an organization \
+                     named in an AMI share is ours is unknown",
+                    crate::aws::describe(&e)
+                ),
+            }
         }
         match list_accounts(client).await {
             Ok(ids) => {
@@ -112,6 +136,18 @@ async fn list_accounts(client: &aws_sdk_organizations::Client) -> Result<HashSet
     Ok(ids)
 }
 
+/// The organization id (`o-...`) in an organization or OU ARN
+/// (`arn:aws:organizations::ACCOUNT:organization/o-ID`, `...:ou/o-ID/ou-ID`).
+pub fn id_in_arn(arn: &str) -> Option<&str> {
+    let path = arn.strip_prefix("arn:").and(arn.splitn(6, ':').nth(5))?;
+    let (kind, rest) = path.split_once('/')?;
+    if !matches!(kind, "organization" | "ou") {
+        return None;
+    }
+    let id = rest.split('/').next()?;
+    id.starts_with("o-").then_some(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +158,15 @@ mod tests {
         let ids = org.accounts().await.unwrap();
         assert!(ids.contains("111122223333") && ids.contains("444455556666"));
         assert_eq!(ids.len(), 2);
+    }
+
+    #[test]
+    fn organization_ids_are_read_from_organization_and_ou_arns() {
+        let org = "arn:aws:organizations::111122223333:organization/o-exampleorgid";
+        let ou = "arn:aws:organizations::111122223333:ou/o-exampleorgid/ou-ab12-cd34ef56";
+        assert_eq!(id_in_arn(org), Some("o-exampleorgid"));
+        assert_eq!(id_in_arn(ou), Some("o-exampleorgid"));
+        assert_eq!(id_in_arn("111122223333"), None);
+        assert_eq!(id_in_arn("arn:aws:iam::111122223333:role/x"), None);
     }
 }

@@ -52,7 +52,9 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
         &self.settings
     }
 
-    /// Evaluates one record (from an EventBridge event) and publishes its findings.
+    /// Evaluates one record a trigger handed over (from an EventBridge event, a log group
+    /// payload, a direct invocation) and publishes its findings; a record a rule cannot read
+    /// is counted as an input error naming it.
     pub async fn record(&self, record: &Value, envelope_account: Option<&str>) -> Tally {
         let mut tally = Tally {
             records: 1,

@@ -40,7 +40,12 @@ impl Finding {
                 original_time,
                 action: record.event_name.map(clip).unwrap_or_default(),
                 provider: record.event_source.map(clip).unwrap_or_default(),
-                outcome: "success".to_owned(),
+                outcome: if record.failed() {
+                    "failure"
+                } else {
+                    "success"
+                }
+                .to_owned(),
                 kind: "alert".to_owned(),
             },
             cloud: CloudInfo {
@@ -88,6 +93,10 @@ impl Finding {
                     path: path.to_owned(),
                 },
             }),
+            error: record.failed().then(|| ErrorInfo {
+                code: record.error_code.map(text_of),
+                message: record.error_message.map(text_of),
+            }),
         }
     }
 
@@ -100,6 +109,14 @@ impl Finding {
     pub fn to_json(&self) -> String {
         // Serializing plain structs of strings, numbers and booleans cannot fail.
         serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// A field CloudTrail writes as a string (an export may leave other JSON there), clipped.
+fn text_of(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => clip(s),
+        other => clip(&other.to_string()),
     }
 }
 

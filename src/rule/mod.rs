@@ -15,8 +15,14 @@ use serde_json::Value;
 use crate::cloudtrail::Record;
 use crate::finding::{Detection, Finding, Identity};
 
+pub mod attempt;
+pub mod grant;
+pub mod image;
 mod prefilter;
+pub mod protection;
+pub mod rds;
 pub mod share;
+pub mod texts;
 mod trusted;
 pub mod used;
 pub use prefilter::Prefilter;
@@ -24,7 +30,14 @@ pub use share::{evaluate, Share, EVENT_NAME, EVENT_SOURCE};
 pub use trusted::TrustedAccounts;
 
 /// Every rule, in the order their findings of one record are listed.
-pub static RULES: &[&Rule] = &[&share::RULE, &used::RULE];
+pub static RULES: &[&Rule] = &[
+    &share::RULE,
+    &used::RULE,
+    &image::RULE,
+    &rds::RULE,
+    &protection::RULE,
+    &attempt::RULE,
+];
 
 /// A CloudTrail call a rule reads: its `eventSource` and `eventName`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

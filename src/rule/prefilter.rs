@@ -96,12 +96,17 @@ mod tests {
         let p = Prefilter::default();
         assert!(p.may_match(br#"{"eventName":"ModifySnapshotAttribute"}"#));
         assert!(p.may_match(br#"{"eventName":"\u004dodifySnapshotAttribute"}"#));
-        assert!(!p.may_match(br#"{"eventName":"ModifyImageAttribute"}"#));
+        // Every rule's calls pass (the AMI, RDS and block public access rules' too), others
+        // do not.
+        assert!(p.may_match(br#"{"eventName":"ModifyImageAttribute"}"#));
+        assert!(p.may_match(br#"{"eventName":"ModifyDBClusterSnapshotAttribute"}"#));
+        assert!(p.may_match(br#"{"eventName":"DisableSnapshotBlockPublicAccess"}"#));
+        assert!(!p.may_match(br#"{"eventName":"ModifyInstanceAttribute"}"#));
         // The service events of a used share, plain and with an escaped letter.
         assert!(p.may_match(br#"{"eventName":"SharedSnapshotCopyInitiated"}"#));
         assert!(p.may_match(br#"{"eventName":"SharedSnapshotVolumeCreated"}"#));
         assert!(p.may_match(br#"{"eventName":"\u0053haredSnapshotCopyInitiated"}"#));
-        // `V`, `C` and `I` are letters of the service events' names only: an escape of one of
+        // `V`, `C` and `I` are letters of event names: an escape of one of
         // them, with `SharedSnapshot` itself spelled by escapes, must pass.
         assert!(p.may_match(br#"{"eventName":"\u0056"}"#));
         assert!(p.may_match(br#"{"eventName":"\u0043"}"#));

@@ -14,7 +14,7 @@
 //! by an account that is neither the owner nor trusted means the data is now in that account.
 //! That is the transfer T1537 names, done, not merely possible.
 
-use super::{json_field, share, text_field, Call, Context, Rule, Texts};
+use super::{json_field, text_field, texts, Call, Context, Rule, Texts};
 use crate::cloudtrail::Record;
 use crate::finding::{clip, Detection, Finding, Identity, Resource, ResourceType, Target, T1537};
 use crate::text::ascii_safe;
@@ -137,7 +137,7 @@ fn next_steps(f: &Finding) -> Vec<String> {
         ),
         format!(
             "Stop further use: {}; check for a public share too (describe-snapshot-attribute).",
-            share::remove_command(f, &format!("--user-ids {}", f.user_id))
+            texts::remove_command(f, Some(&format!("--user-ids {}", f.user_id)))
         ),
         format!(
             "Find who shared it: the ModifySnapshotAttribute calls on {snapshot} in CloudTrail, \

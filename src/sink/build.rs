@@ -2,8 +2,9 @@
 //! cover them all in front. Adding an output is a module of its own and one block here.
 //!
 //! ```text
-//! Org ─► [Echo: stdout] ─► Dedup ─► Fanout [ SNS, ... ]
+//! Select ─► Org ─► [Echo: stdout] ─► Dedup ─► Fanout [ SNS, ... ]
 //! ```
+//! - [`Select`] leaves out the findings of rules switched off (`DISABLED_RULES`);
 //! - [`Org`] says of each target whether it belongs to the organization, and with
 //!   `SUPPRESS_ORGANIZATION_SHARES` leaves out shares inside it, before any output sees them;
 //! - [`Echo`] (`scan --publish`) prints every finding, duplicates included;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 
 use super::sns::NotificationFormat;
-use super::{Dedup, DynamoLedger, Echo, Fanout, Org, Sink, SnsSink, Stdout};
+use super::{Dedup, DynamoLedger, Echo, Fanout, Org, Select, Sink, SnsSink, Stdout};
 use crate::aws::ClientSettings;
 use crate::org::Organization;
 
@@ -32,6 +33,11 @@ pub struct Outputs {
     pub organization: Option<OrganizationAccounts>,
     /// `SUPPRESS_ORGANIZATION_SHARES`.
     pub suppress_organization_shares: bool,
+    /// `ORGANIZATION_ID`: the organization's id (`o-...`), so that AMI shares with it or its
+    /// OUs are known as one's own (`ORGANIZATION_ACCOUNTS=auto` reads it too).
+    pub organization_id: Option<String>,
+    /// `DISABLED_RULES`: the ids of the rules whose findings are left out.
+    pub disabled_rules: Vec<String>,
 }
 
 /// Where the organization's accounts come from.
@@ -93,9 +99,7 @@ pub fn build(
             ))
         }),
     });
-    Box::new(Org::new(
-        sink,
-        organization,
-        outputs.suppress_organization_shares,
-    ))
+    let org = Org::new(sink, organization, outputs.suppress_organization_shares)
+        .with_id(outputs.organization_id.clone());
+    Box::new(Select::new(org, outputs.disabled_rules.clone()))
 }

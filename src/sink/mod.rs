@@ -25,6 +25,7 @@ mod fanout;
 pub mod ledger;
 pub mod message;
 pub mod org;
+mod select;
 pub mod sns;
 mod stdout;
 pub use build::{build, OrganizationAccounts, Outputs};
@@ -32,6 +33,7 @@ pub use dedup::Dedup;
 pub use fanout::{Echo, Fanout};
 pub use ledger::{DynamoLedger, Ledger, MemoryLedger};
 pub use org::Org;
+pub use select::Select;
 pub use sns::{SnsSink, BATCH_ENTRIES};
 pub use stdout::Stdout;
 

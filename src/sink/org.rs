@@ -14,6 +14,8 @@ use crate::org::Organization;
 pub struct Org<S> {
     inner: S,
     organization: Option<Arc<Organization>>,
+    /// The organization's id (`ORGANIZATION_ID`), when configured.
+    id: Option<String>,
     suppress: bool,
 }
 
@@ -24,8 +26,16 @@ impl<S> Org<S> {
         Org {
             inner,
             organization,
+            id: None,
             suppress,
         }
+    }
+
+    /// Knows the organization's id (`o-...`), so that a share with it or one of its OUs is
+    /// recognised as one's own.
+    pub fn with_id(mut self, id: Option<String>) -> Self {
+        self.id = id;
+        self
     }
 
     pub fn inner(&self) -> &S {
@@ -45,13 +55,35 @@ impl<S: Sink> Sink for Org<S> {
 
 impl<S: Sink> Org<S> {
     async fn deliver(&self, findings: Vec<Finding>) -> Result<Published, PublishError> {
-        let Some(organization) = &self.organization else {
+        if self.organization.is_none() && self.id.is_none() {
             return self.inner.publish(findings).await;
+        }
+        let (accounts, own_id) = match &self.organization {
+            Some(o) => (o.accounts().await, self.id.clone().or(o.id().await)),
+            None => (None, self.id.clone()),
         };
-        let accounts = organization.accounts().await;
         let mut suppressed = 0;
         let mut kept = Vec::with_capacity(findings.len());
         for mut finding in findings {
+            // An organization or OU of one's own is not foreign: no finding, as a share with
+            // the owner itself is none.
+            if let Some(arn_id) = crate::org::id_in_arn(&finding.user_id) {
+                let ours = own_id.as_deref().map(|own| own == arn_id);
+                finding.target = ours.map(|ours| TargetInfo {
+                    organization_member: Some(ours),
+                });
+                if ours == Some(true) {
+                    suppressed += 1;
+                    tracing::info!(
+                        finding_id = finding.finding_id.as_str(),
+                        target = finding.user_id.as_str(),
+                        "suppressed: a share with our own organization or one of its OUs"
+                    );
+                    continue;
+                }
+                kept.push(finding);
+                continue;
+            }
             let member = match (&accounts, finding.is_public()) {
                 (Some(ids), false) => Some(ids.contains(&finding.user_id)),
                 _ => None,

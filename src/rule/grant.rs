@@ -1,0 +1,285 @@
+//! What every share call has in common: a resource opened to grantees. The four calls that
+//! share data out of an account (an EBS snapshot's create-volume permission, an AMI's launch
+//! permission, an RDS or Aurora snapshot's `restore` attribute) name their resource and their
+//! grantees each in their own way; [`requested`] reads any of them into one [`Grant`], so that
+//! the share rules (which look at successful calls) and the attempt rule (failed ones) decide
+//! alike what was asked for, and whom it would have opened the resource to.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::{json_field, Call, TrustedAccounts};
+use crate::cloudtrail::Record;
+use crate::finding::{clip, Change, Detection, Resource, ResourceType, Target};
+
+const EC2: &str = "ec2.amazonaws.com";
+const RDS: &str = "rds.amazonaws.com";
+
+pub const SNAPSHOT_CALL: Call = Call {
+    source: EC2,
+    name: "ModifySnapshotAttribute",
+};
+pub const IMAGE_CALL: Call = Call {
+    source: EC2,
+    name: "ModifyImageAttribute",
+};
+pub const DB_SNAPSHOT_CALL: Call = Call {
+    source: RDS,
+    name: "ModifyDBSnapshotAttribute",
+};
+pub const DB_CLUSTER_SNAPSHOT_CALL: Call = Call {
+    source: RDS,
+    name: "ModifyDBClusterSnapshotAttribute",
+};
+
+/// Every call that can share a resource out of the account.
+pub const CALLS: [Call; 4] = [
+    SNAPSHOT_CALL,
+    IMAGE_CALL,
+    DB_SNAPSHOT_CALL,
+    DB_CLUSTER_SNAPSHOT_CALL,
+];
+
+/// AWS Marketplace copies a seller's AMI into its own account through a role the seller
+/// created for it; Elastic's AMI rule leaves those calls out, and so do we.
+pub const MARKETPLACE: &str = "assets.marketplace.amazonaws.com";
+
+/// What a share call asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub resource: Resource,
+    /// The account that owns the resource, when the record (or its envelope) tells.
+    pub owner: Option<String>,
+    /// The attribute as the request named it, when it did.
+    pub attribute: Option<String>,
+    /// Distinct grantees that are neither the owner nor trusted, in the order of the request.
+    pub targets: Vec<Target>,
+}
+
+/// The grant a record of one of [`CALLS`] asks for, whether or not it succeeded: `None` when it
+/// is no such call, changes another attribute, or adds no foreign grantee. An error names
+/// parameters that cannot be read.
+pub fn requested(
+    record: &Record<'_>,
+    envelope_account: Option<&str>,
+    trusted: &TrustedAccounts,
+) -> Result<Option<Grant>, String> {
+    let Some(call) = CALLS
+        .iter()
+        .find(|c| record.event_source == Some(c.source) && record.event_name == Some(c.name))
+    else {
+        return Ok(None);
+    };
+    let Some(params) = json_field(record.raw, "requestParameters")? else {
+        return Ok(None);
+    };
+    let (kind, id_key, attribute_key, wanted, grantees) = match call.name {
+        "ModifySnapshotAttribute" => (
+            ResourceType::EbsSnapshot,
+            "snapshotId",
+            "attributeType",
+            "createvolumepermission",
+            permission_items(&params, "createVolumePermission"),
+        ),
+        "ModifyImageAttribute" => (
+            ResourceType::Image,
+            "imageId",
+            "attributeType",
+            "launchpermission",
+            permission_items(&params, "launchPermission"),
+        ),
+        "ModifyDBSnapshotAttribute" => (
+            ResourceType::DbSnapshot,
+            "dBSnapshotIdentifier",
+            "attributeName",
+            "restore",
+            values_to_add(&params),
+        ),
+        _ => (
+            ResourceType::DbClusterSnapshot,
+            "dBClusterSnapshotIdentifier",
+            "attributeName",
+            "restore",
+            values_to_add(&params),
+        ),
+    };
+    let attribute = params.get(attribute_key).and_then(Value::as_str);
+    // EC2 lets the caller leave the attribute out when it gives the permission list; RDS
+    // requires it, and only `restore` shares.
+    match attribute {
+        Some(name) if !same_name(name, wanted) => return Ok(None),
+        None if matches!(
+            kind,
+            ResourceType::DbSnapshot | ResourceType::DbClusterSnapshot
+        ) =>
+        {
+            return Ok(None)
+        }
+        _ => {}
+    }
+    let owner = record.owner(envelope_account);
+    let targets = foreign(grantees, owner, trusted);
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Grant {
+        // As the request wrote it: the id is the caller's to spell.
+        resource: Resource::new(
+            kind,
+            params
+                .get(id_key)
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        ),
+        owner: owner.map(str::to_owned),
+        attribute: attribute.map(str::to_owned),
+        targets,
+    }))
+}
+
+/// One detection per target of `grant`, its message saying `what` happened to the resource
+/// ([`shared`] for a grant that took effect).
+pub fn detections(
+    record: &Record<'_>,
+    grant: &Grant,
+    what: &dyn Fn(&Target) -> String,
+) -> Vec<Detection> {
+    let actor = record.user_identity.arn.map(clip);
+    let id = grant.resource.id.as_deref().map(clip);
+    let owner = grant.owner.as_deref().map(clip);
+    grant
+        .targets
+        .iter()
+        .map(|target| Detection {
+            resource: grant.resource.clone(),
+            owner: grant.owner.clone(),
+            target: target.clone(),
+            change: Some(Change {
+                attribute: grant.attribute.clone(),
+                operation: "add",
+            }),
+            message: format!(
+                "{} {} of account {} {} by {}",
+                grant.resource.kind.noun(),
+                id.as_deref().unwrap_or("(unknown id)"),
+                owner.as_deref().unwrap_or("(unknown)"),
+                what(target),
+                actor.as_deref().unwrap_or("an unknown principal"),
+            ),
+        })
+        .collect()
+}
+
+/// "was made public", "was shared with account X", ...: what a successful grant did.
+pub fn shared(target: &Target) -> String {
+    format!("was {}", opened_to(target))
+}
+
+/// "made public", "shared with account X", "shared with organization ARN", ...
+pub fn opened_to(target: &Target) -> String {
+    match target {
+        Target::Public => "made public".to_owned(),
+        Target::Account(id) => format!("shared with account {}", clip(id)),
+        Target::Organization(arn) => format!("shared with organization {}", clip(arn)),
+        Target::OrganizationalUnit(arn) => {
+            format!("shared with organizational unit {}", clip(arn))
+        }
+        Target::Unknown => "shared with an unknown account".to_owned(),
+    }
+}
+
+/// Whether the call was made by AWS Marketplace on the seller's behalf.
+pub fn by_marketplace(record: &Record<'_>) -> bool {
+    record.user_identity.invoked_by == Some(MARKETPLACE)
+}
+
+/// A grantee as the request names it.
+enum Grantee<'a> {
+    Account(&'a str),
+    Everyone,
+    Organization(&'a str),
+    OrganizationalUnit(&'a str),
+}
+
+/// The grantees under `<permission>.add.items` (EC2: a single object counts as one item).
+fn permission_items<'a>(params: &'a Value, permission: &str) -> Vec<Grantee<'a>> {
+    let items = params
+        .get(permission)
+        .and_then(|p| p.get("add"))
+        .and_then(|a| a.get("items"));
+    let items: Vec<&Value> = match items {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(item @ Value::Object(_)) => vec![item],
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let field = |key| item.get(key).and_then(Value::as_str).map(str::trim);
+        if field("group").is_some_and(|g| g.eq_ignore_ascii_case("all")) {
+            out.push(Grantee::Everyone);
+        }
+        if let Some(user) = field("userId") {
+            out.push(Grantee::Account(user));
+        }
+        if let Some(arn) = field("organizationArn") {
+            out.push(Grantee::Organization(arn));
+        }
+        if let Some(arn) = field("organizationalUnitArn") {
+            out.push(Grantee::OrganizationalUnit(arn));
+        }
+    }
+    out
+}
+
+/// The grantees of an RDS `restore` attribute: account ids, or `all` for everyone.
+fn values_to_add(params: &Value) -> Vec<Grantee<'_>> {
+    let values = params.get("valuesToAdd").and_then(Value::as_array);
+    values
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::trim)
+        .map(|v| match v.eq_ignore_ascii_case("all") {
+            true => Grantee::Everyone,
+            false => Grantee::Account(v),
+        })
+        .collect()
+}
+
+/// Distinct targets of `grantees` that are neither the owner nor trusted, in order.
+fn foreign(
+    grantees: Vec<Grantee<'_>>,
+    owner: Option<&str>,
+    trusted: &TrustedAccounts,
+) -> Vec<Target> {
+    let mut seen = HashSet::new();
+    let mut targets = Vec::new();
+    for grantee in grantees {
+        let target = match grantee {
+            Grantee::Everyone => Target::Public,
+            Grantee::Account(id) if id.is_empty() || Some(id) == owner || trusted.contains(id) => {
+                continue
+            }
+            Grantee::Account(id) => Target::Account(id.to_owned()),
+            Grantee::Organization(arn) if !arn.is_empty() => Target::Organization(arn.to_owned()),
+            Grantee::OrganizationalUnit(arn) if !arn.is_empty() => {
+                Target::OrganizationalUnit(arn.to_owned())
+            }
+            _ => continue,
+        };
+        if seen.insert(target.clone()) {
+            targets.push(target);
+        }
+    }
+    targets
+}
+
+/// `name` equals `wanted` (lowercase, no underscores) in any case, with or without
+/// underscores: `CREATE_VOLUME_PERMISSION`, `createVolumePermission`.
+fn same_name(name: &str, wanted: &str) -> bool {
+    name.bytes()
+        .filter(|&b| b != b'_')
+        .map(|b| b.to_ascii_lowercase())
+        .eq(wanted.bytes())
+}
