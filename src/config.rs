@@ -5,6 +5,7 @@ use crate::reader::Limits;
 use crate::rule::TrustedAccounts;
 use crate::sink::sns::NotificationFormat;
 pub use crate::sink::{OrganizationAccounts, Outputs};
+use crate::source::KeyLayout;
 
 /// The rule's and the reader's settings, shared by every task.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +30,9 @@ pub struct Config {
     pub clients: ClientSettings,
     /// `METRICS_NAMESPACE`: the CloudWatch namespace of the function's metrics.
     pub metrics_namespace: String,
+    /// `TRAIL_KEY_LAYOUT`: whether the key layout says which files are not CloudTrail's
+    /// ([`KeyLayout`]; `ObjectRef::skip_reason` reads it).
+    pub key_layout: KeyLayout,
 }
 
 /// A variable with a value we cannot use.
@@ -139,6 +143,13 @@ impl Config {
                 problem: "needs ORGANIZATION_ACCOUNTS (a list, or auto)".to_owned(),
             });
         }
+        let key_layout = match value(KeyLayout::VARIABLE) {
+            Some(v) => KeyLayout::parse(&v).ok_or(ConfigError {
+                name: KeyLayout::VARIABLE,
+                problem: format!("{v:?} is not aws or any"),
+            })?,
+            None => KeyLayout::default(),
+        };
         Ok(Config {
             outputs: Outputs {
                 topic_arn,
@@ -162,6 +173,7 @@ impl Config {
             },
             metrics_namespace: value("METRICS_NAMESPACE")
                 .unwrap_or_else(|| "SnapshotShareDetector".to_owned()),
+            key_layout,
         })
     }
 }
@@ -274,6 +286,9 @@ mod tests {
         assert_eq!(c.outputs.dedup_table, None);
         assert_eq!(c.outputs.organization, None);
         assert!(!c.outputs.suppress_organization_shares);
+        assert_eq!(c.key_layout, KeyLayout::Aws);
+        let any = config(&[("TRAIL_KEY_LAYOUT", "any")]).unwrap();
+        assert_eq!(any.key_layout, KeyLayout::Any);
     }
 
     #[test]
@@ -360,6 +375,7 @@ mod tests {
             ("SUPPRESS_ORGANIZATION_SHARES", "perhaps"),
             ("ORGANIZATION_ID", "org-1"),
             ("DISABLED_RULES", "nonsense"),
+            ("TRAIL_KEY_LAYOUT", "custom"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

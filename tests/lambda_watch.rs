@@ -39,9 +39,36 @@ const EXPECTED: &[(&str, usize, bool)] = &[
     ("s3-batch-operations-2.0.json", 6, false),
     ("s3-notification.json", 6, false),
     ("sns-s3-notification.json", 6, false),
+    ("sqs-s3-log-archive-bucket.json", 6, true),
     ("sqs-s3-notification.json", 6, true),
     ("sqs-sns-s3-notification.json", 6, true),
 ];
+
+/// A batch from a log-archive bucket, as the trail queue gets it: a trail log, an AWS Config
+/// history file, Config's `ConfigWritabilityCheckFile`, a digest, and a file that is not
+/// CloudTrail under a CloudTrail key. Only the last one fails.
+const LOG_ARCHIVE: &str = "sqs-s3-log-archive-bucket.json";
+/// The objects of [`LOG_ARCHIVE`] besides the trail log, and what they hold.
+const LOG_ARCHIVE_OBJECTS: &[(&str, &str)] = &[
+    (
+        "AWSLogs/123456789012/Config/us-east-1/2024/8/1/ConfigHistory/123456789012_Config_us-east-1_ConfigHistory_AWS::EC2::Volume_20240801T120000Z_20240801T180000Z_1.json.gz",
+        CONFIG_HISTORY,
+    ),
+    (
+        "AWSLogs/123456789012/Config/ConfigWritabilityCheckFile",
+        "Written by AWS Config to check that it can write to the bucket.",
+    ),
+    (
+        "AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/08/01/123456789012_CloudTrail-Digest_us-east-1_demo_us-east-1_20240801T133000Z.json.gz",
+        r#"{"awsAccountId":"123456789012","digestStartTime":"2024-08-01T12:30:00Z","logFiles":[]}"#,
+    ),
+    (
+        "AWSLogs/123456789012/CloudTrail/us-east-1/2024/08/01/123456789012_CloudTrail_us-east-1_20240801T1235Z_not-cloudtrail.json.gz",
+        CONFIG_HISTORY,
+    ),
+];
+/// An AWS Config history file: JSON, but not CloudTrail.
+const CONFIG_HISTORY: &str = r#"{"fileVersion":"1.0","configurationItems":[{"configurationItemVersion":"1.3","accountId":"123456789012","resourceType":"AWS::EC2::Volume","resourceId":"vol-0abc","awsRegion":"us-east-1"}]}"#;
 
 /// `cargo lambda watch`, killed (with the function it runs) when dropped.
 struct Watch {
@@ -150,6 +177,16 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
             .await
             .unwrap();
     }
+    // Present, so that only the key layout can skip them.
+    for (key, text) in LOG_ARCHIVE_OBJECTS {
+        c.s3.put_object()
+            .bucket(BUCKET)
+            .key(*key)
+            .body(ByteStream::from(support::gzip::gzip(text.as_bytes())))
+            .send()
+            .await
+            .unwrap();
+    }
     let proxy = Proxy::start(moto.endpoint.trim_start_matches("http://")).await;
     proxy.inject(
         Kind::GetObject,
@@ -188,7 +225,17 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
         );
         let response: Value =
             serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{file}: {e}: {stdout}"));
-        if *sqs {
+        if *file == LOG_ARCHIVE {
+            // The file under a CloudTrail key that is not CloudTrail fails (it goes back to
+            // the queue, then to the dead-letter queue); the others are read or skipped.
+            assert_eq!(
+                response,
+                json!({"batchItemFailures": [
+                    {"itemIdentifier": "0b9d5c0e-5f3a-4d47-9a7e-1c1f7a0c0005"}
+                ]}),
+                "{file}"
+            );
+        } else if *sqs {
             assert_eq!(response, json!({"batchItemFailures": []}), "{file}");
         } else if file.starts_with("s3-batch-operations") {
             // S3 Batch Operations reads one result per task.
@@ -314,4 +361,40 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
         .filter(|v| v["_aws"]["CloudWatchMetrics"].is_array())
         .count();
     assert_eq!(metrics, EXPECTED.len() + 2, "{log}");
+
+    // The log-archive batch: three files skipped by their key, counted in the summary and in
+    // the ObjectsSkipped metric; two read, one of them not CloudTrail.
+    let at = EXPECTED
+        .iter()
+        .position(|(f, _, _)| *f == LOG_ARCHIVE)
+        .unwrap();
+    let summary = &summaries[at]["fields"];
+    assert_eq!(summary["trigger"], "sqs", "{summary}");
+    assert_eq!(summary["units"], 5, "{summary}");
+    assert_eq!(summary["failed_units"], 1, "{summary}");
+    assert_eq!(summary["skipped"], 3, "{summary}");
+    assert_eq!(summary["objects"], 2, "{summary}");
+    assert_eq!(summary["not_cloudtrail"], 1, "{summary}");
+    assert_eq!(summary["published"], 6, "{summary}");
+    let emf: Vec<&Value> = lines
+        .iter()
+        .filter(|v| v["_aws"]["CloudWatchMetrics"].is_array())
+        .collect();
+    let metrics = emf[at];
+    assert_eq!(metrics["ObjectsSkipped"], 3.0, "{metrics}");
+    assert_eq!(metrics["ObjectsRead"], 2.0, "{metrics}");
+    assert_eq!(metrics["NotCloudTrail"], 1.0, "{metrics}");
+    assert_eq!(metrics["FailedUnits"], 1.0, "{metrics}");
+    // Each skip says which service the layout proves the file belongs to.
+    for why in [
+        "an AWS Config file (folder Config/",
+        "a CloudTrail digest file",
+    ] {
+        assert!(log.contains(why), "no {why:?} in the log:\n{log}");
+    }
+    assert_eq!(
+        log.matches("an AWS Config file (folder Config/").count(),
+        2,
+        "{log}"
+    );
 }

@@ -8,7 +8,7 @@ mod support;
 
 use serde_json::{json, Value};
 use support::cfn::{load, resources, statements, strings, template, with_action};
-use support::stack::{assert_refusals, Stack, ACCOUNT};
+use support::stack::{assert_refusals, Stack};
 
 #[test]
 fn no_wildcard_action_or_resource_where_a_narrower_one_exists() {
@@ -365,7 +365,9 @@ fn a_batch_operations_job_may_read_manifests_write_reports_and_invoke_the_detect
     let stack = Stack::new(&t, &params);
     assert!(stack.refusals().is_empty(), "{:#?}", stack.refusals());
 
-    // Assumed by S3 Batch Operations, for jobs of this account only.
+    // Assumed by S3 Batch Operations, with AWS's documented trust policy ("Granting
+    // permissions for Batch Operations", S3 User Guide): no condition the service might not
+    // send. Who may use the role is decided by iam:PassRole.
     let role = stack.properties("BatchOperationsRole");
     assert_eq!(
         role["AssumeRolePolicyDocument"]["Statement"],
@@ -373,13 +375,13 @@ fn a_batch_operations_job_may_read_manifests_write_reports_and_invoke_the_detect
             "Effect": "Allow",
             "Principal": {"Service": "batchoperations.s3.amazonaws.com"},
             "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
         }])
     );
     assert!(role["ManagedPolicyArns"].is_null() && role["PermissionsBoundary"].is_null());
 
-    // Exactly these statements: the detector function (the unqualified ARN, no version or
-    // alias), the manifests under their prefix, the reports under theirs.
+    // Exactly these statements: the back-fill's function (the unqualified ARN, no version or
+    // alias), the manifests under their prefix, the reports under theirs and never over a
+    // manifest.
     assert_eq!(
         json!(stack.role_statements("BatchOperationsRole")),
         json!([
@@ -387,7 +389,7 @@ fn a_batch_operations_job_may_read_manifests_write_reports_and_invoke_the_detect
                 "Sid": "InvokeDetector",
                 "Effect": "Allow",
                 "Action": "lambda:InvokeFunction",
-                "Resource": "<DetectorFunction.Arn>",
+                "Resource": "<BackfillFunction.Arn>",
             },
             {
                 "Sid": "ReadManifests",
@@ -401,7 +403,66 @@ fn a_batch_operations_job_may_read_manifests_write_reports_and_invoke_the_detect
                 "Action": "s3:PutObject",
                 "Resource": "arn:aws:s3:::detector-batch/batch/reports/*",
             },
+            {
+                "Sid": "NeverOverwriteManifests",
+                "Effect": "Deny",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::detector-batch/batch/manifests/*",
+            },
         ])
+    );
+    // The report prefix as the docs' create-job takes it.
+    assert_eq!(
+        stack
+            .eval(&t["Outputs"]["BatchOperationsReportPrefix"]["Value"])
+            .unwrap(),
+        "batch/reports/"
+    );
+
+    // A report prefix that contains the manifests' (batch/ over batch/manifests/): the deny
+    // still keeps the role off the manifests, which an allow alone would not.
+    let mut wide = params.clone();
+    wide.push(("BatchOperationsReportPrefix", "batch/"));
+    let wide = Stack::new(&t, &wide);
+    let statements = wide.role_statements("BatchOperationsRole");
+    let deny: Vec<&Value> = statements
+        .iter()
+        .filter(|s| s["Effect"] == "Deny")
+        .collect();
+    assert_eq!(deny.len(), 1);
+    assert_eq!(deny[0]["Action"], "s3:PutObject");
+    assert_eq!(
+        deny[0]["Resource"],
+        "arn:aws:s3:::detector-batch/batch/manifests/*"
+    );
+
+    // An SSE-KMS back-fill bucket: the bucket's key, through S3 of the stack's region only,
+    // to write the reports.
+    let key = "arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab";
+    let mut encrypted = params.clone();
+    encrypted.push(("BatchOperationsBucketKmsKeyArn", key));
+    let encrypted = Stack::new(&t, &encrypted);
+    assert!(
+        encrypted.refusals().is_empty(),
+        "{:?}",
+        encrypted.refusals()
+    );
+    let kms = with_action(
+        &encrypted.role_statements("BatchOperationsRole"),
+        "kms:GenerateDataKey",
+    )
+    .into_iter()
+    .cloned()
+    .collect::<Vec<_>>();
+    assert_eq!(
+        json!(kms),
+        json!([{
+            "Sid": "EncryptCompletionReports",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": key,
+            "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+        }])
     );
     assert_eq!(
         stack
@@ -465,6 +526,17 @@ fn a_batch_operations_job_may_read_manifests_write_reports_and_invoke_the_detect
                 ],
                 false,
                 "a back-fill of the trail bucket with the default prefixes",
+            ),
+            (
+                &[
+                    ("TrailBucketName", "org-trail"),
+                    (
+                        "BatchOperationsBucketKmsKeyArn",
+                        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                    ),
+                ],
+                true,
+                "a back-fill bucket key without the bucket would be ignored",
             ),
         ],
     );

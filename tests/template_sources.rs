@@ -346,6 +346,7 @@ fn the_forwarder_sends_exactly_the_detector_events_to_the_central_bus_only() {
     assert_eq!(
         kinds,
         [
+            "AWS::CloudWatch::Alarm",
             "AWS::Events::Rule",
             "AWS::IAM::Role",
             "AWS::SQS::Queue",

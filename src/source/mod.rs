@@ -13,7 +13,7 @@ mod object;
 mod s3;
 
 pub use memory::MemoryStore;
-pub use object::{decode_key, ObjectRef, S3Url};
+pub use object::{decode_key, KeyLayout, ObjectRef, S3Url};
 pub use s3::S3Store;
 
 /// A store of objects: S3, or a stand-in.

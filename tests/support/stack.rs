@@ -133,6 +133,13 @@ impl<'t> Stack<'t> {
                     "Fn::Split" => Some(json!(text(arg(1))
                         .split(arg(0).as_str().unwrap())
                         .collect::<Vec<_>>())),
+                    "Fn::FindInMap" => {
+                        let map = text(arg(0));
+                        let (top, second) = (text(arg(1)), text(arg(2)));
+                        let value = &self.t["Mappings"][&map][&top][&second];
+                        assert!(!value.is_null(), "no {map}.{top}.{second} in Mappings");
+                        Some(value.clone())
+                    }
                     "Fn::Join" => {
                         let items = self.eval(arg(1)).unwrap();
                         let items: Vec<&str> = items
