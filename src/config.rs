@@ -12,6 +12,8 @@ use crate::source::KeyLayout;
 pub struct Settings {
     pub trusted: TrustedAccounts,
     pub limits: Limits,
+    /// `TRAIL_KEY_LAYOUT`: whether the key layout says which files are not CloudTrail's.
+    pub key_layout: KeyLayout,
 }
 
 /// Everything the environment sets. See the table of `docs/configuration.md`.
@@ -30,9 +32,6 @@ pub struct Config {
     pub clients: ClientSettings,
     /// `METRICS_NAMESPACE`: the CloudWatch namespace of the function's metrics.
     pub metrics_namespace: String,
-    /// `TRAIL_KEY_LAYOUT`: whether the key layout says which files are not CloudTrail's
-    /// ([`KeyLayout`]; `ObjectRef::skip_reason` reads it).
-    pub key_layout: KeyLayout,
 }
 
 /// A variable with a value we cannot use.
@@ -163,6 +162,7 @@ impl Config {
             settings: Settings {
                 trusted: TrustedAccounts::parse(&value("TRUSTED_ACCOUNT_IDS").unwrap_or_default()),
                 limits,
+                key_layout,
             },
             concurrency,
             clients: ClientSettings {
@@ -173,7 +173,6 @@ impl Config {
             },
             metrics_namespace: value("METRICS_NAMESPACE")
                 .unwrap_or_else(|| "SnapshotShareDetector".to_owned()),
-            key_layout,
         })
     }
 }
@@ -286,9 +285,9 @@ mod tests {
         assert_eq!(c.outputs.dedup_table, None);
         assert_eq!(c.outputs.organization, None);
         assert!(!c.outputs.suppress_organization_shares);
-        assert_eq!(c.key_layout, KeyLayout::Aws);
+        assert_eq!(c.settings.key_layout, KeyLayout::Aws);
         let any = config(&[("TRAIL_KEY_LAYOUT", "any")]).unwrap();
-        assert_eq!(any.key_layout, KeyLayout::Any);
+        assert_eq!(any.settings.key_layout, KeyLayout::Any);
     }
 
     #[test]

@@ -119,7 +119,7 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
     /// Skips or opens an object: the body and its name, or the tally of why not.
     async fn open(&self, object: &ObjectRef) -> Result<(Opened, String), Tally> {
         let mut tally = Tally::default();
-        if let Some(reason) = object.skip_reason() {
+        if let Some(reason) = object.skip_reason_in(self.settings.key_layout) {
             tracing::info!(object = %object, "skipped: {reason}");
             tally.skipped = 1;
             return Err(tally);

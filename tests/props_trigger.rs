@@ -14,6 +14,7 @@ use proptest::sample::select;
 use serde_json::{json, Value};
 use snapshot_share_detector::cloudtrail::Record;
 use snapshot_share_detector::rule::{self, TrustedAccounts};
+use snapshot_share_detector::source::KeyLayout;
 use snapshot_share_detector::trigger::{self, Answer, Invocation, Trigger, Work};
 use support::cases::*;
 use support::edits::byte_edit;
@@ -152,7 +153,7 @@ fn check_invocation(payload: &Value, inv: &Invocation) -> Result<(), TestCaseErr
                     }
                 }
                 Work::Object(o) => {
-                    let _ = (o.url(), o.skip_reason());
+                    let _ = (o.url(), o.skip_reason_in(KeyLayout::Aws));
                 }
                 Work::Skip(why) | Work::Invalid(why) => prop_assert!(!why.is_empty()),
             }

@@ -41,9 +41,14 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
             continue; // a deny may be broad: it only takes away
         }
         let key_policy = t["Resources"][at.as_str()]["Type"] == "AWS::KMS::Key";
-        // organizations:ListAccounts has no resource-level permission: AWS accepts only "*"
-        // for it. Allowed alone in its statement, so that the "*" covers nothing else.
-        let list_accounts = strings(&s["Action"]) == ["organizations:ListAccounts"];
+        // organizations:ListAccounts and DescribeOrganization have no resource-level
+        // permission: AWS accepts only "*" for them. Allowed alone in their statement, so that
+        // the "*" covers nothing else.
+        let list_accounts = strings(&s["Action"])
+            == [
+                "organizations:DescribeOrganization",
+                "organizations:ListAccounts",
+            ];
         for action in strings(&s["Action"]) {
             // The one exception: a key policy lets the account administer its key through IAM
             // (the AWS default key policy); without it a key can become unmanageable.
@@ -125,6 +130,7 @@ fn the_function_may_only_publish_read_trail_objects_and_write_its_logs() {
             "kms:GenerateDataKey",
             "logs:CreateLogStream",
             "logs:PutLogEvents",
+            "organizations:DescribeOrganization",
             "organizations:ListAccounts",
             "s3:GetObject",
             "s3:GetObjectVersion",

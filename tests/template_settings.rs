@@ -461,7 +461,10 @@ fn organization_accounts_reach_the_function_and_auto_alone_may_list_them() {
     assert_eq!(statements.len(), 1);
     assert_eq!(
         strings(&statements[0]["Action"]),
-        ["organizations:ListAccounts"]
+        [
+            "organizations:DescribeOrganization",
+            "organizations:ListAccounts"
+        ]
     );
     assert_eq!(statements[0]["Resource"], "*");
 

@@ -94,6 +94,7 @@ impl<T: ObjectStore> Scanner<T> {
     /// Memory holds the objects in flight and the findings of at most `4 * concurrency`
     /// objects waiting for their turn, not the listing.
     async fn prefix(&mut self, bucket: &str, prefix: &str, manifest: Option<&mut Box<dyn Write>>) {
+        let layout = self.pipeline.settings().key_layout;
         let Some(store) = self.pipeline.store() else {
             return;
         };
@@ -135,7 +136,7 @@ impl<T: ObjectStore> Scanner<T> {
                 Some(out) => {
                     objects
                         .for_each(|object| {
-                            if object.skip_reason().is_none() {
+                            if object.skip_reason_in(layout).is_none() {
                                 totals.objects += 1;
                                 write_manifest_line(out, &object, totals);
                             } else {

@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::OnceLock;
 
 use percent_encoding::percent_decode_str;
 
@@ -37,12 +36,7 @@ impl ObjectRef {
     }
 
     /// Why this object is not a CloudTrail log file to read, judged by its key and size, with
-    /// the key layout of `TRAIL_KEY_LAYOUT` ([`KeyLayout::from_env`]).
-    pub fn skip_reason(&self) -> Option<Cow<'static, str>> {
-        self.skip_reason_in(KeyLayout::from_env())
-    }
-
-    /// [`ObjectRef::skip_reason`] with the given key layout.
+    /// the key layout of `TRAIL_KEY_LAYOUT` (the configuration's, in `Settings`).
     ///
     /// With [`KeyLayout::Aws`], a key whose layout (`…AWSLogs/[o-ORG/]ACCOUNT/FOLDER/…`, as AWS
     /// services write a log-archive bucket) puts it in another service's folder than
@@ -89,17 +83,6 @@ impl KeyLayout {
             "any" => Some(KeyLayout::Any),
             _ => None,
         }
-    }
-
-    /// `TRAIL_KEY_LAYOUT`, read once; unset or empty is [`KeyLayout::Aws`]. A value that does not
-    /// parse counts as [`KeyLayout::Any`], which reads every key as before: the configuration
-    /// ([`crate::config::Config`]) refuses it at start anyway.
-    pub fn from_env() -> Self {
-        static LAYOUT: OnceLock<KeyLayout> = OnceLock::new();
-        *LAYOUT.get_or_init(|| match std::env::var(Self::VARIABLE) {
-            Ok(v) if !v.trim().is_empty() => Self::parse(&v).unwrap_or(KeyLayout::Any),
-            _ => KeyLayout::Aws,
-        })
     }
 }
 
@@ -232,15 +215,18 @@ mod tests {
             "b",
             format!("{base}CloudTrail-Digest/us-east-1/2024/x.json.gz"),
         );
-        assert!(o.skip_reason().unwrap().contains("digest"));
+        assert!(o.skip_reason_in(KeyLayout::Aws).unwrap().contains("digest"));
         o.key = format!("{base}CloudTrail-Insight/us-east-1/2024/x.json.gz");
-        assert!(o.skip_reason().unwrap().contains("Insights"));
+        assert!(o
+            .skip_reason_in(KeyLayout::Aws)
+            .unwrap()
+            .contains("Insights"));
         o.key = format!("{base}CloudTrail/");
-        assert!(o.skip_reason().unwrap().contains("folder"));
+        assert!(o.skip_reason_in(KeyLayout::Aws).unwrap().contains("folder"));
         o.key = format!("{base}CloudTrail/us-east-1/2024/01/01/x.json.gz");
-        assert_eq!(o.skip_reason(), None);
+        assert_eq!(o.skip_reason_in(KeyLayout::Aws), None);
         o.size = Some(0);
-        assert!(o.skip_reason().unwrap().contains("zero"));
+        assert!(o.skip_reason_in(KeyLayout::Aws).unwrap().contains("zero"));
     }
 
     /// The folders of a log-archive bucket, as AWS services write them.
