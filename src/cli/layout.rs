@@ -303,4 +303,3 @@ async fn list_all<T: ObjectStore>(
         }
     }
 }
-
