@@ -14,8 +14,11 @@ use crate::tally::Tally;
 
 mod inputs;
 pub mod layout;
+mod output;
 mod progress;
 mod scanner;
+
+pub use output::{Color, Format};
 
 use inputs::{inputs, Input};
 use layout::{Day, Filters};
@@ -40,12 +43,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scan CloudTrail data offline; print each finding as one JSON line on stdout.
+    /// Scan CloudTrail data offline; print each finding on stdout.
     ///
     /// Accepts, detected by content: CloudTrail log files ({"Records":[...]}), bare records,
     /// EventBridge events, JSON arrays of records and JSON Lines, each gzip-compressed or not.
     /// Exit status: 0 when every input was read, 2 when any could not be read or parsed,
     /// 1 when a finding could not be published (--publish).
+    ///
+    /// On a terminal each finding is a short block of text for people; piped or redirected,
+    /// one JSON object a line (JSON Lines) for programs. --format chooses.
     Scan(ScanArgs),
 }
 
@@ -80,6 +86,12 @@ pub struct ScanArgs {
     /// log files under the s3:// prefixes and filters to FILE (- for stdout).
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<String>,
+    /// How findings are printed [default: text on a terminal, json otherwise]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// When text is coloured: auto is on a terminal, unless NO_COLOR is set or TERM is dumb.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = Color::Auto)]
+    pub color: Color,
 }
 
 impl ScanArgs {
@@ -127,6 +139,12 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
         &config.clients,
         args.publish,
         true,
+        output::lines(
+            args.format,
+            args.color,
+            io::stdout().is_terminal(),
+            |name| std::env::var_os(name),
+        ),
     );
     let s3 = match (&sdk, needs_s3) {
         (Some(sdk), true) => Some(S3Store::new(crate::aws::s3_from(sdk, &config.clients))),
