@@ -12,12 +12,16 @@ use crate::pipeline::Pipeline;
 use crate::source::S3Store;
 use crate::tally::Tally;
 
+mod help;
 mod inputs;
 pub mod layout;
+mod man;
 mod output;
 mod progress;
 mod scanner;
 
+pub use help::OTHER_VARIABLES;
+pub use man::man_page;
 pub use output::{Color, Format};
 
 use inputs::{inputs, Input};
@@ -32,9 +36,11 @@ use scanner::Scanner;
     about = "Detects EBS snapshots shared with another AWS account or made public (MITRE ATT&CK T1537).",
     long_about = "Detects EBS snapshots shared with another AWS account or made public (MITRE \
                   ATT&CK T1537).\n\nWith no command inside AWS Lambda (AWS_LAMBDA_RUNTIME_API \
-                  set), runs as the Lambda function. Configuration comes from the environment: \
-                  FINDINGS_TOPIC_ARN, TRUSTED_ACCOUNT_IDS, MAX_OBJECT_BYTES, MAX_RECORD_BYTES (see \
-                  docs/configuration.md)."
+                  set), runs as the Lambda function. Configuration comes from the environment, \
+                  the same for the function and scan: the variables below, and \
+                  docs/configuration.md.",
+    after_help = help::SHORT,
+    after_long_help = help::environment(),
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -52,7 +58,31 @@ pub enum Command {
     ///
     /// On a terminal each finding is a short block of text for people; piped or redirected,
     /// one JSON object a line (JSON Lines) for programs. --format chooses.
+    #[command(after_help = help::SHORT, after_long_help = help::environment())]
     Scan(ScanArgs),
+    /// Print the completion script of a shell on stdout
+    ///
+    /// Install it where the shell looks for it, for example:
+    ///   bash  snapshot-share-detector completions bash \
+    ///           > ~/.local/share/bash-completion/completions/snapshot-share-detector
+    ///   zsh   snapshot-share-detector completions zsh > ~/.zfunc/_snapshot-share-detector
+    ///         (with fpath+=(~/.zfunc) before compinit in ~/.zshrc)
+    ///   fish  snapshot-share-detector completions fish \
+    ///           > ~/.config/fish/completions/snapshot-share-detector.fish
+    #[command(verbatim_doc_comment)]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout
+    ///
+    /// Read it, or install it where man looks for it:
+    ///   snapshot-share-detector man | man -l -
+    ///   mkdir -p ~/.local/share/man/man1
+    ///   snapshot-share-detector man > ~/.local/share/man/man1/snapshot-share-detector.1
+    #[command(verbatim_doc_comment)]
+    Man,
 }
 
 #[derive(Debug, Args)]
