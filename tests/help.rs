@@ -1,5 +1,5 @@
 //! The command describes itself truly: `--help` names every environment variable the program
-//! reads, the shell completions parse, the manual page renders.
+//! reads, the shell completions parse, the manual page renders, `--version` names the commit.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -242,4 +242,23 @@ fn the_man_page_renders_without_warnings() {
             "{want} not in the rendered page:\n{text}"
         );
     }
+}
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let version = stdout(&["--version"]);
+    let head = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let commit = head.as_deref().unwrap_or("unknown");
+    assert_eq!(
+        version,
+        format!(
+            "snapshot-share-detector {} (commit {commit})\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
 }

@@ -29,10 +29,18 @@ use layout::{Day, Filters};
 use progress::human_bytes;
 use scanner::Scanner;
 
+/// `--version`: the package's version and the commit it was built from (see `build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("BUILD_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "snapshot-share-detector",
-    version,
+    version = VERSION,
     about = "Detects EBS snapshots shared with another AWS account or made public (MITRE ATT&CK T1537).",
     long_about = "Detects EBS snapshots shared with another AWS account or made public (MITRE \
                   ATT&CK T1537).\n\nWith no command inside AWS Lambda (AWS_LAMBDA_RUNTIME_API \
