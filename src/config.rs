@@ -34,6 +34,65 @@ pub struct Config {
     pub metrics_namespace: String,
 }
 
+/// Every variable [`Config::from_lookup`] reads, with one line for people: `--help` lists
+/// them, and a test keeps the list and the reads in step. The table of
+/// `docs/configuration.md` says more.
+pub const VARIABLES: &[(&str, &str)] = &[
+    (
+        "FINDINGS_TOPIC_ARN",
+        "SNS topic for findings (scan: with --publish); unset: stdout",
+    ),
+    (
+        "TRUSTED_ACCOUNT_IDS",
+        "comma-separated accounts whose shares and uses are expected",
+    ),
+    (
+        "NOTIFICATION_FORMAT",
+        "SNS messages for people: json (default) or chatbot",
+    ),
+    (
+        "DEDUP_TABLE",
+        "DynamoDB table that keeps a finding from being published twice",
+    ),
+    (
+        "ORGANIZATION_ACCOUNTS",
+        "the organization's account ids, comma-separated, or auto",
+    ),
+    (
+        "SUPPRESS_ORGANIZATION_SHARES",
+        "true: do not publish shares inside the organization",
+    ),
+    (
+        "MAX_OBJECT_BYTES",
+        "most decompressed bytes read from one object or file (2GiB)",
+    ),
+    (
+        "MAX_RECORD_BYTES",
+        "largest record held in memory; larger ones are errors (8MiB)",
+    ),
+    (
+        "MAX_CONCURRENT_OBJECTS",
+        "S3 objects the Lambda function processes at once (4)",
+    ),
+    (
+        "TRAIL_BUCKET_REGION",
+        "the trail bucket's region, when it is not the SDK's",
+    ),
+    (
+        "S3_FORCE_PATH_STYLE",
+        "path-style S3 URLs (on when an AWS_ENDPOINT_URL is set)",
+    ),
+    (
+        "AWS_ENDPOINT_URL",
+        "every AWS client's endpoint, e.g. a local emulator",
+    ),
+    ("AWS_ENDPOINT_URL_S3", "S3's endpoint alone"),
+    (
+        "METRICS_NAMESPACE",
+        "CloudWatch namespace of the function's metrics",
+    ),
+];
+
 /// A variable with a value we cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("environment variable {name}: {problem}")]
@@ -257,7 +316,8 @@ fn parse_bool(name: &'static str, text: &str) -> Result<bool, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use std::cell::RefCell;
+    use std::collections::{BTreeSet, HashMap};
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars
@@ -379,6 +439,41 @@ mod tests {
             let err = config(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);
             assert!(err.to_string().contains(value), "{err}");
+        }
+    }
+
+    /// `--help` lists [`VARIABLES`]: every name the configuration reads must be there, and
+    /// nothing else. Read by running it (with no variable set, every one is looked up) and
+    /// from this file's text (a read behind a condition).
+    #[test]
+    fn every_variable_read_is_listed() {
+        let listed: BTreeSet<&str> = VARIABLES.iter().map(|(name, _)| *name).collect();
+        assert_eq!(listed.len(), VARIABLES.len(), "a variable listed twice");
+        let asked = RefCell::new(BTreeSet::new());
+        Config::from_lookup(|name| {
+            asked.borrow_mut().insert(name.to_owned());
+            None
+        })
+        .unwrap();
+        let asked: BTreeSet<String> = asked.into_inner();
+        assert_eq!(
+            asked.iter().map(String::as_str).collect::<BTreeSet<_>>(),
+            listed
+        );
+        let source = include_str!("config.rs");
+        let code = source.split("#[cfg(test)]").next().unwrap();
+        for call in ["value(\"", "get(\""] {
+            for (at, _) in code.match_indices(call) {
+                let rest = &code[at + call.len()..];
+                let name = &rest[..rest.find('"').unwrap()];
+                assert!(listed.contains(name), "{name} is read but not in VARIABLES");
+            }
+        }
+        for (name, help) in VARIABLES {
+            assert!(
+                !help.is_empty() && help.len() <= 64,
+                "{name}: one short line"
+            );
         }
     }
 

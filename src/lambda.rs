@@ -178,7 +178,14 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     } else if config.outputs.dedup_table.is_none() {
         tracing::info!("DEDUP_TABLE is not set: each path publishes what it finds");
     }
-    let sink = crate::sink::build(&config.outputs, Some(&sdk), &config.clients, true, false);
+    let sink = crate::sink::build(
+        &config.outputs,
+        Some(&sdk),
+        &config.clients,
+        true,
+        false,
+        crate::sink::Lines::Json,
+    );
     let s3 = crate::aws::s3_from(&sdk, &config.clients);
     let pipeline = Pipeline::new(sink, Some(S3Store::new(s3)), config.settings.clone());
     let handler = Handler::new(pipeline, config.concurrency);

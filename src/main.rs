@@ -1,5 +1,6 @@
 //! `snapshot-share-detector`: the Lambda function (no command, inside Lambda) or the `scan` CLI.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -13,6 +14,22 @@ async fn main() -> ExitCode {
         Some(Command::Scan(scan)) => {
             init_cli_logging();
             cli::scan(scan).await
+        }
+        Some(Command::Completions { shell }) => {
+            let mut cmd = Cli::command();
+            let name = cmd.get_name().to_owned();
+            clap_complete::generate(shell, &mut cmd, name, &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Some(Command::Man) => {
+            let written = cli::man_page().and_then(|page| std::io::stdout().write_all(&page));
+            match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         None if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => match lambda::run().await {
             Ok(()) => ExitCode::SUCCESS,

@@ -12,26 +12,43 @@ use crate::pipeline::Pipeline;
 use crate::source::S3Store;
 use crate::tally::Tally;
 
+mod help;
 mod inputs;
 pub mod layout;
+mod man;
+mod output;
 mod progress;
 mod scanner;
+
+pub use help::OTHER_VARIABLES;
+pub use man::man_page;
+pub use output::{Color, Format};
 
 use inputs::{inputs, Input};
 use layout::{Day, Filters};
 use progress::human_bytes;
 use scanner::Scanner;
 
+/// `--version`: the package's version and the commit it was built from (see `build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("BUILD_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "snapshot-share-detector",
-    version,
+    version = VERSION,
     about = "Detects EBS snapshots shared with another AWS account or made public (MITRE ATT&CK T1537).",
     long_about = "Detects EBS snapshots shared with another AWS account or made public (MITRE \
                   ATT&CK T1537).\n\nWith no command inside AWS Lambda (AWS_LAMBDA_RUNTIME_API \
-                  set), runs as the Lambda function. Configuration comes from the environment: \
-                  FINDINGS_TOPIC_ARN, TRUSTED_ACCOUNT_IDS, MAX_OBJECT_BYTES, MAX_RECORD_BYTES (see \
-                  docs/configuration.md)."
+                  set), runs as the Lambda function. Configuration comes from the environment, \
+                  the same for the function and scan: the variables below, and \
+                  docs/configuration.md.",
+    after_help = help::SHORT,
+    after_long_help = help::environment(),
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -40,13 +57,40 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scan CloudTrail data offline; print each finding as one JSON line on stdout.
+    /// Scan CloudTrail data offline; print each finding on stdout.
     ///
     /// Accepts, detected by content: CloudTrail log files ({"Records":[...]}), bare records,
     /// EventBridge events, JSON arrays of records and JSON Lines, each gzip-compressed or not.
     /// Exit status: 0 when every input was read, 2 when any could not be read or parsed,
     /// 1 when a finding could not be published (--publish).
+    ///
+    /// On a terminal each finding is a short block of text for people; piped or redirected,
+    /// one JSON object a line (JSON Lines) for programs. --format chooses.
+    #[command(after_help = help::SHORT, after_long_help = help::environment())]
     Scan(ScanArgs),
+    /// Print the completion script of a shell on stdout
+    ///
+    /// Install it where the shell looks for it, for example:
+    ///   bash  snapshot-share-detector completions bash \
+    ///           > ~/.local/share/bash-completion/completions/snapshot-share-detector
+    ///   zsh   snapshot-share-detector completions zsh > ~/.zfunc/_snapshot-share-detector
+    ///         (with fpath+=(~/.zfunc) before compinit in ~/.zshrc)
+    ///   fish  snapshot-share-detector completions fish \
+    ///           > ~/.config/fish/completions/snapshot-share-detector.fish
+    #[command(verbatim_doc_comment)]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout
+    ///
+    /// Read it, or install it where man looks for it:
+    ///   snapshot-share-detector man | man -l -
+    ///   mkdir -p ~/.local/share/man/man1
+    ///   snapshot-share-detector man > ~/.local/share/man/man1/snapshot-share-detector.1
+    #[command(verbatim_doc_comment)]
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +124,12 @@ pub struct ScanArgs {
     /// log files under the s3:// prefixes and filters to FILE (- for stdout).
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<String>,
+    /// How findings are printed [default: text on a terminal, json otherwise]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// When text is coloured: auto is on a terminal, unless NO_COLOR is set or TERM is dumb.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = Color::Auto)]
+    pub color: Color,
 }
 
 impl ScanArgs {
@@ -127,6 +177,12 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
         &config.clients,
         args.publish,
         true,
+        output::lines(
+            args.format,
+            args.color,
+            io::stdout().is_terminal(),
+            |name| std::env::var_os(name),
+        ),
     );
     let s3 = match (&sdk, needs_s3) {
         (Some(sdk), true) => Some(S3Store::new(crate::aws::s3_from(sdk, &config.clients))),

@@ -4,6 +4,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::task::JoinHandle;
+
 use crate::reader::Progress;
 
 /// The end of a long name, to fit a status line.
@@ -18,22 +20,55 @@ fn short(name: &str) -> String {
     }
 }
 
-/// Redraws one status line on stderr (a terminal) until aborted.
-pub(super) async fn show_progress(name: String, progress: Arc<Progress>) {
-    let started = Instant::now();
-    let short = short(&name);
-    loop {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let bytes = progress.bytes.load(Ordering::Relaxed);
-        let seconds = started.elapsed().as_secs_f64().max(0.001);
-        eprint!(
-            "\r\x1b[2K{short}: {} ({}/s), {} records, {} findings",
-            human_bytes(bytes),
-            human_bytes((bytes as f64 / seconds) as u64),
-            progress.records.load(Ordering::Relaxed),
-            progress.findings.load(Ordering::Relaxed),
-        );
+/// A status line on stderr (a terminal), redrawn every 250 ms by a task of its own until
+/// [`Ticker::stop`], which erases it if it was ever drawn: an input read in less than that
+/// leaves stderr as it was.
+pub(super) struct Ticker {
+    task: JoinHandle<()>,
+    drawn: Arc<AtomicBool>,
+}
+
+impl Ticker {
+    /// Shows `name: line(time since the start)`.
+    pub fn start(name: &str, line: impl Fn(Duration) -> String + Send + 'static) -> Self {
+        let drawn = Arc::new(AtomicBool::new(false));
+        let short = short(name);
+        let task = tokio::spawn({
+            let drawn = Arc::clone(&drawn);
+            async move {
+                let started = Instant::now();
+                loop {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    drawn.store(true, Ordering::Relaxed);
+                    eprint!("\r\x1b[2K{short}: {}", line(started.elapsed()));
+                }
+            }
+        });
+        Ticker { task, drawn }
     }
+
+    /// Stops redrawing (once the task has stopped, so that no line comes after) and erases
+    /// the line.
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+        if self.drawn.load(Ordering::Relaxed) {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+/// The status line of one input: bytes, speed, records, findings.
+pub(super) fn read_line(progress: &Progress, elapsed: Duration) -> String {
+    let bytes = progress.bytes.load(Ordering::Relaxed);
+    let seconds = elapsed.as_secs_f64().max(0.001);
+    format!(
+        "{} ({}/s), {} records, {} findings",
+        human_bytes(bytes),
+        human_bytes((bytes as f64 / seconds) as u64),
+        progress.records.load(Ordering::Relaxed),
+        progress.findings.load(Ordering::Relaxed),
+    )
 }
 
 /// Counters of a prefix scan, updated by the lister and the readers.
@@ -49,21 +84,9 @@ pub(super) struct PrefixProgress {
     pub findings: AtomicU64,
 }
 
-/// Redraws the status line of a prefix scan: objects, bytes, findings, objects per second
-/// and, once the listing is complete, the time left.
-pub(super) async fn show_prefix_progress(name: String, progress: Arc<PrefixProgress>) {
-    let started = Instant::now();
-    let short = short(&name);
-    loop {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        eprint!(
-            "\r\x1b[2K{short}: {}",
-            prefix_line(&progress, started.elapsed())
-        );
-    }
-}
-
-fn prefix_line(p: &PrefixProgress, elapsed: Duration) -> String {
+/// The status line of a prefix scan: objects, bytes, findings, objects per second and, once
+/// the listing is complete, the time left.
+pub(super) fn prefix_line(p: &PrefixProgress, elapsed: Duration) -> String {
     let done = p.done.load(Ordering::Relaxed);
     let listed = p.listed.load(Ordering::Relaxed);
     let seconds = elapsed.as_secs_f64().max(0.001);

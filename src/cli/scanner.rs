@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, Semaphore};
 
 use super::inputs::Input;
 use super::layout::{self, Filters};
-use super::progress::{show_prefix_progress, show_progress, PrefixProgress};
+use super::progress::{prefix_line, read_line, PrefixProgress, Ticker};
 use crate::pipeline::Pipeline;
 use crate::reader::Progress;
 use crate::sink::Sink;
@@ -101,10 +101,10 @@ impl<T: ObjectStore> Scanner<T> {
         let (tx, rx) = mpsc::channel::<ObjectRef>(4 * self.concurrency);
         let progress = Arc::new(PrefixProgress::default());
         let ticker = self.progress.then(|| {
-            tokio::spawn(show_prefix_progress(
-                format!("s3://{bucket}/{prefix}"),
-                Arc::clone(&progress),
-            ))
+            let progress = Arc::clone(&progress);
+            Ticker::start(&format!("s3://{bucket}/{prefix}"), move |elapsed| {
+                prefix_line(&progress, elapsed)
+            })
         });
         let listing = {
             let progress = Arc::clone(&progress);
@@ -180,8 +180,7 @@ impl<T: ObjectStore> Scanner<T> {
         };
         let (walked, ()) = tokio::join!(listing, reading);
         if let Some(ticker) = ticker {
-            ticker.abort();
-            eprint!("\r\x1b[2K");
+            ticker.stop().await;
         }
         match walked {
             Ok(walked) => self.pruned += walked.pruned,
@@ -212,11 +211,10 @@ impl<T: ObjectStore> Scanner<T> {
         let progress = self.progress.then(|| Arc::new(Progress::default()));
         let ticker = progress
             .clone()
-            .map(|p| tokio::spawn(show_progress(name.clone(), p)));
+            .map(|p| Ticker::start(&name, move |elapsed| read_line(&p, elapsed)));
         let tally = self.pipeline.stream(input, &name, origin, progress).await;
         if let Some(ticker) = ticker {
-            ticker.abort();
-            eprint!("\r\x1b[2K");
+            ticker.stop().await;
         }
         for error in &tally.errors {
             eprintln!("error: {error}");

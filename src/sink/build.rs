@@ -16,7 +16,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 
 use super::sns::NotificationFormat;
-use super::{Dedup, DynamoLedger, Echo, Fanout, Org, Select, Sink, SnsSink, Stdout};
+use super::{Dedup, DynamoLedger, Echo, Fanout, Lines, Org, Select, Sink, SnsSink, Stdout};
 use crate::aws::ClientSettings;
 use crate::org::Organization;
 
@@ -58,14 +58,16 @@ impl Outputs {
 
 /// The sink for `outputs`. `publish`: deliver to the configured outputs (the function always
 /// does; `scan` with `--publish`); `echo`: also print every finding on stdout (`scan`).
-/// Without an output to deliver to, findings go to stdout. Clients come from `sdk` (needed
-/// when [`Outputs::need_aws`]); no network call happens here.
+/// Without an output to deliver to, findings go to stdout. Either way `lines` says how they
+/// print there (JSON Lines, or text for people). Clients come from `sdk` (needed when
+/// [`Outputs::need_aws`]); no network call happens here.
 pub fn build(
     outputs: &Outputs,
     sdk: Option<&SdkConfig>,
     settings: &ClientSettings,
     publish: bool,
     echo: bool,
+    lines: Lines,
 ) -> Box<dyn Sink> {
     let mut list: Vec<Box<dyn Sink>> = Vec::new();
     if let (true, Some(sdk), Some(arn)) = (publish, sdk, &outputs.topic_arn) {
@@ -86,9 +88,9 @@ pub fn build(
         (delivery, ..) => delivery,
     };
     let sink: Box<dyn Sink> = match (delivery, echo) {
-        (Some(inner), true) => Box::new(Echo(inner)),
+        (Some(inner), true) => Box::new(Echo(inner, Stdout(lines))),
         (Some(inner), false) => inner,
-        (None, _) => Box::new(Stdout),
+        (None, _) => Box::new(Stdout(lines)),
     };
     let organization = outputs.organization.as_ref().and_then(|o| match o {
         OrganizationAccounts::List(ids) => Some(Arc::new(Organization::list(ids.iter().cloned()))),

@@ -49,15 +49,16 @@ impl Sink for Fanout {
     }
 }
 
-/// Prints every finding on stdout, then delivers through `inner` (`scan --publish`): stdout
-/// shows every finding found, the outputs may leave duplicates out. The counts are `inner`'s.
-pub struct Echo(pub Box<dyn Sink>);
+/// Prints every finding on stdout (the second field says how), then delivers through `inner`
+/// (`scan --publish`): stdout shows every finding found, the outputs may leave duplicates out.
+/// The counts are `inner`'s.
+pub struct Echo(pub Box<dyn Sink>, pub Stdout);
 
 impl Sink for Echo {
     fn publish(&self, findings: Vec<Finding>) -> Publishing<'_> {
         Box::pin(async move {
             let attempted = findings.len();
-            let printed = Stdout.publish(findings.clone()).await;
+            let printed = self.1.publish(findings.clone()).await;
             let delivered = self.0.publish(findings).await;
             match (printed, delivered) {
                 (Ok(_), result) => result,

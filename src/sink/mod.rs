@@ -28,6 +28,7 @@ pub mod org;
 mod select;
 pub mod sns;
 mod stdout;
+pub mod terminal;
 pub use build::{build, OrganizationAccounts, Outputs};
 pub use dedup::Dedup;
 pub use fanout::{Echo, Fanout};
@@ -35,7 +36,7 @@ pub use ledger::{DynamoLedger, Ledger, MemoryLedger};
 pub use org::Org;
 pub use select::Select;
 pub use sns::{SnsSink, BATCH_ENTRIES};
-pub use stdout::Stdout;
+pub use stdout::{Lines, Stdout};
 
 /// What a publish returns, boxed so that sinks can be kept in a list (`Box<dyn Sink>`).
 pub type Publishing<'a> =

@@ -1,14 +1,24 @@
-//! Findings as JSON Lines on stdout: the output of `scan`, and of the function when no topic is
-//! configured (its log).
+//! Findings on stdout: JSON Lines, the output of `scan` for programs and of the function when
+//! no topic is configured (its log); or text for people, `scan` on a terminal.
 
 use std::io::{self, Write};
 
-use super::{PublishError, Published, Publishing, Sink};
+use super::{terminal, PublishError, Published, Publishing, Sink};
 use crate::finding::Finding;
 
-/// Writes each finding as one line of JSON to stdout.
+/// How [`Stdout`] writes a finding.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// One line of JSON each (JSON Lines).
+    #[default]
+    Json,
+    /// A short block for people ([`terminal::render`]), in colour or not.
+    Text { color: bool },
+}
+
+/// Writes each finding to stdout, as JSON Lines unless told otherwise.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Stdout;
+pub struct Stdout(pub Lines);
 
 impl Sink for Stdout {
     fn publish(&self, findings: Vec<Finding>) -> Publishing<'_> {
@@ -16,7 +26,10 @@ impl Sink for Stdout {
         let mut out = io::stdout().lock();
         let written = findings
             .iter()
-            .try_for_each(|f| writeln!(out, "{}", f.to_json()))
+            .try_for_each(|f| match self.0 {
+                Lines::Json => writeln!(out, "{}", f.to_json()),
+                Lines::Text { color } => out.write_all(terminal::render(f, color).as_bytes()),
+            })
             .and_then(|()| out.flush());
         let result = written
             .map(|()| Published::all(attempted))
