@@ -77,7 +77,9 @@ pub fn render(f: &Finding, color: bool) -> String {
     let severity = shown(&f.rule.severity);
     styled(&mut out, &severity, 6, severity_style(&severity), color);
     out.push(' ');
-    styled(&mut out, kind(f), 7, BOLD, color);
+    // Aligned for the short kinds (share, use); a longer one keeps one space.
+    styled(&mut out, kind(f), 6, BOLD, color);
+    out.push(' ');
     out.push_str(f.resource.kind.noun());
     if let Some(id) = &f.resource.id {
         out.push(' ');
