@@ -203,12 +203,13 @@ async fn batch_tasks_get_the_result_code_their_outcome_deserves() {
         );
         assert_eq!(
             answer.results[0].result_string,
-            "892 records, 6 findings, 6 published"
+            "892 records, 14 findings, 14 published"
         );
         assert!(answer.results[1].result_string.contains("NoSuchKey"));
         assert!(answer.results[3].result_string.contains("not CloudTrail"));
-        // Findings are published before Succeeded is said.
-        assert_eq!(handler.pipeline().sink().take().len(), 6);
+        // Findings are published before Succeeded is said: the corpus log file's 5 snapshot
+        // shares, 1 use, 4 AMI and 2 RDS shares and 2 failed attempts.
+        assert_eq!(handler.pipeline().sink().take().len(), 14);
         assert_eq!(summary.failed_units, 3);
     }
 }

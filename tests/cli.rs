@@ -5,6 +5,7 @@ mod support;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use serde_json::json;
 use support::moto::AtMoto;
 use support::output::{findings, targets};
 
@@ -43,30 +44,49 @@ fn summary(err: &str) -> String {
 }
 
 #[test]
-fn the_sample_events_give_six_findings() {
+fn the_sample_events_give_one_finding_per_target_of_every_rule() {
     let out = scan(&["events/"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let f = findings(&out);
-    // Sorted file order: the log group payload's two shares, then foreign-account and public
-    // (the control message, failed, removed and self give nothing), then the two uses.
+    // Sorted file order: the log group payload's snapshot shares, Panther's failed public
+    // share (an attempt), Stratus' AMI and RDS shares; the same AMI and RDS shares as
+    // EventBridge events; the failed share (an attempt), foreign-account and public shares;
+    // block public access switched off; then the two uses. The control message, removal and
+    // self-share give nothing.
     assert_eq!(
         targets(&out),
         [
             "012345678912",
+            "all",
             "111122223333",
+            "846424999548",
+            "503161813013",
+            "846424999548",
+            "503161813013",
+            "all",
             "098797384747",
+            "all",
             "all",
             "999999999999",
             "210987654321"
         ]
     );
-    assert_eq!(f[3]["public"], true);
-    assert_eq!(f[4]["event"]["action"], "SharedSnapshotCopyInitiated");
-    assert_eq!(f[5]["event"]["action"], "SharedSnapshotVolumeCreated");
+    let action = |i: usize| f[i]["event"]["action"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (action(1), &f[1]["event"]["outcome"]),
+        ("ModifySnapshotAttribute".into(), &json!("failure"))
+    );
+    assert_eq!(action(3), "ModifyImageAttribute");
+    assert_eq!(action(4), "ModifyDBSnapshotAttribute");
+    assert_eq!(f[7]["event"]["outcome"], "failure");
+    assert_eq!(f[9]["public"], true);
+    assert_eq!(action(10), "DisableSnapshotBlockPublicAccess");
+    assert_eq!(action(11), "SharedSnapshotCopyInitiated");
+    assert_eq!(action(12), "SharedSnapshotVolumeCreated");
     let err = stderr(&out);
     assert_eq!(
         summary(&err),
-        "scanned 16 inputs: 16 records, 6 findings, 0 errors",
+        "scanned 20 inputs: 24 records, 13 findings, 0 errors",
         "{err}"
     );
 }
@@ -77,8 +97,12 @@ fn the_corpus_gives_the_expected_findings() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let mut got = targets(&out);
     got.sort();
-    // Each of the 5 shares and the one use (the Stratus doc example, by 999999999999) appears
-    // twice: in its own file and in the assembled corpus file.
+    // Each of the 5 snapshot shares and the one use (the Stratus doc example, by
+    // 999999999999) appears twice: in its own file and in the assembled corpus file. The
+    // assembled file alone holds the AMI shares (Stratus' 846424999548; Panther's public,
+    // "bob" and 012345678901), the RDS shares (Stratus' 503161813013, Panther's
+    // 193672423079) and two failed public shares (an AMI's, a snapshot's); the failed
+    // snapshot share is in Panther's own file too.
     let mut want: Vec<String> = [
         "012345678912",
         "098797384747",
@@ -89,6 +113,20 @@ fn the_corpus_gives_the_expected_findings() {
     ]
     .iter()
     .flat_map(|t| [t.to_string(), t.to_string()])
+    .chain(
+        [
+            "846424999548",
+            "all",
+            "bob",
+            "012345678901",
+            "503161813013",
+            "193672423079",
+            "all",
+            "all",
+            "all",
+        ]
+        .map(String::from),
+    )
     .collect();
     want.sort();
     assert_eq!(got, want);
@@ -141,7 +179,8 @@ fn a_missing_path_exits_2() {
 fn stdin_gzip_and_dash() {
     let plain = std::fs::read("events/eventbridge-share-public.json").unwrap();
     let gz = std::fs::read("tests/fixtures/corpus/all-corpus-records.Records.json.gz").unwrap();
-    for (args, input, expected) in [(vec![], plain, 1), (vec!["-"], gz, 6)] {
+    // The corpus log file: 5 snapshot shares, 1 use, 4 AMI and 2 RDS shares, 2 attempts.
+    for (args, input, expected) in [(vec![], plain, 1), (vec!["-"], gz, 14)] {
         let mut child = bin()
             .arg("scan")
             .args(&args)
@@ -165,11 +204,19 @@ fn trusted_accounts_apply_to_scan() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
+    // As in the sample events test, without the foreign-account share.
     assert_eq!(
         targets(&out),
         [
             "012345678912",
+            "all",
             "111122223333",
+            "846424999548",
+            "503161813013",
+            "846424999548",
+            "503161813013",
+            "all",
+            "all",
             "all",
             "999999999999",
             "210987654321"
@@ -221,13 +268,15 @@ async fn aws_publish_sends_the_findings_to_sns_too() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         summary(&stderr(&out)),
-        "scanned 16 inputs: 16 records, 6 findings, 6 published, 0 errors",
+        "scanned 20 inputs: 24 records, 13 findings, 13 published, 0 errors",
         "{}",
         stderr(&out)
     );
     let printed = findings(&out);
-    let got = support::moto::receive(&c, &t, 6).await;
-    assert_eq!(got.len(), 6);
+    // Every finding printed is published: without DEDUP_TABLE, scan --publish sends what it
+    // finds (the AMI and RDS shares twice: as a log group payload and as EventBridge events).
+    let got = support::moto::receive(&c, &t, 13).await;
+    assert_eq!(got.len(), 13);
     let mut sent: Vec<&str> = printed
         .iter()
         .map(|f| f["finding_id"].as_str().unwrap())

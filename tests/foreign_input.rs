@@ -83,16 +83,17 @@ fn a_mixed_directory_prints_the_real_findings_and_names_each_foreign_file() {
     let out = scan(&[dir.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    // The share event, then the five shares and the one use of the corpus log file.
+    // The share event, then the corpus log file's 14 findings (5 snapshot shares, 1 use, 4
+    // AMI and 2 RDS shares, 2 failed attempts).
     let targets = targets(&out);
-    assert_eq!(targets.len(), 7, "{targets:?}");
+    assert_eq!(targets.len(), 15, "{targets:?}");
     assert_eq!(targets[0], "098797384747");
     let named: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
     assert_eq!(named.len(), 2, "{err}");
     assert!(named[0].contains("a-labels.json: record 1 (byte 0): not CloudTrail"));
     assert!(named[1].contains("c-config.jsonl: record 1 (byte 0): not CloudTrail"));
     assert!(
-        err.contains(", 2 not CloudTrail, 7 findings, 2 errors"),
+        err.contains(", 2 not CloudTrail, 15 findings, 2 errors"),
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
@@ -150,9 +151,9 @@ async fn an_object_that_holds_no_cloudtrail_fails_its_message_only() {
         .collect();
     assert_eq!(failed, ["foreign"]);
     assert_eq!(summary.tally.not_cloudtrail, 1);
-    // The corpus log file's five shares and one use.
-    assert_eq!(summary.tally.findings, 6);
-    assert_eq!(handler.pipeline().sink().take().len(), 6);
+    // The corpus log file's 14 findings.
+    assert_eq!(summary.tally.findings, 14);
+    assert_eq!(handler.pipeline().sink().take().len(), 14);
     // Named, and of its own kind: no retry can make it CloudTrail.
     let errors: Vec<(ErrorKind, &str)> = summary
         .tally

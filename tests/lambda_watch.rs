@@ -20,29 +20,41 @@ use support::proxy::{Fault, Kind, Proxy};
 /// The bucket and key the S3 samples in `events/` name.
 const BUCKET: &str = "snapshot-share-detector-demo";
 const KEY: &str = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/08/01/123456789012_CloudTrail_us-east-1_20240801T1230Z_demo.json.gz";
-/// The log file uploaded there: the whole corpus, 892 records, 5 shares and 1 use.
+/// The log file uploaded there: the whole corpus, 892 records, [`CORPUS`] findings.
 const LOG: &str = "tests/fixtures/corpus/all-corpus-records.Records.json.gz";
 
 /// What each sample gives: (file, findings published, whether it is an SQS batch).
 const EXPECTED: &[(&str, usize, bool)] = &[
     ("cloudwatch-logs-control.json", 0, false),
-    ("cloudwatch-logs-org-trail.json", 2, false),
-    ("eventbridge-s3-object-created.json", 6, false),
-    ("eventbridge-share-failed.json", 0, false),
+    // Two snapshot shares, a failed public share, an AMI and an RDS share.
+    ("cloudwatch-logs-org-trail.json", 5, false),
+    ("eventbridge-ami-shared.json", 1, false),
+    ("eventbridge-rds-snapshot-shared.json", 1, false),
+    ("eventbridge-s3-object-created.json", CORPUS, false),
+    ("eventbridge-share-failed.json", 1, false),
     ("eventbridge-share-foreign-account.json", 1, false),
     ("eventbridge-share-public.json", 1, false),
     ("eventbridge-share-removed.json", 0, false),
     ("eventbridge-share-self.json", 0, false),
+    (
+        "eventbridge-snapshot-block-public-access-disabled.json",
+        1,
+        false,
+    ),
     ("eventbridge-used-copy.json", 1, false),
     ("eventbridge-used-volume.json", 1, false),
-    ("s3-batch-operations-1.0.json", 6, false),
-    ("s3-batch-operations-2.0.json", 6, false),
-    ("s3-notification.json", 6, false),
-    ("sns-s3-notification.json", 6, false),
-    ("sqs-s3-log-archive-bucket.json", 6, true),
-    ("sqs-s3-notification.json", 6, true),
-    ("sqs-sns-s3-notification.json", 6, true),
+    ("s3-batch-operations-1.0.json", CORPUS, false),
+    ("s3-batch-operations-2.0.json", CORPUS, false),
+    ("s3-notification.json", CORPUS, false),
+    ("sns-s3-notification.json", CORPUS, false),
+    ("sqs-s3-log-archive-bucket.json", CORPUS, true),
+    ("sqs-s3-notification.json", CORPUS, true),
+    ("sqs-sns-s3-notification.json", CORPUS, true),
 ];
+
+/// The findings of the corpus log file, a trail log mixing every kind: 5 snapshot shares,
+/// 1 use, 4 AMI and 2 RDS shares, 2 failed attempts.
+const CORPUS: usize = 14;
 
 /// A batch from a log-archive bucket, as the trail queue gets it: a trail log, an AWS Config
 /// history file, Config's `ConfigWritabilityCheckFile`, a digest, and a file that is not
@@ -242,7 +254,7 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
             assert_eq!(
                 response["results"],
                 json!([{"taskId": "dGFza2lkZ29lc2hlcmUK", "resultCode": "Succeeded",
-                        "resultString": "892 records, 6 findings, 6 published"}]),
+                        "resultString": "892 records, 14 findings, 14 published"}]),
                 "{file}: {response}"
             );
         } else {
@@ -256,7 +268,7 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
         }
         let got = support::moto::receive(&c, &topic, *published).await;
         assert_eq!(got.len(), *published, "{file}: SNS messages");
-        if *published == 6 {
+        if *published == CORPUS {
             // The same log file through every path gives the same finding ids.
             let mut ids: Vec<String> = got.iter().map(|m| m.finding.finding_id.clone()).collect();
             ids.sort();
@@ -339,7 +351,10 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
     );
     // The SDK's standard retry (3 attempts) ran inside the function before it answered.
     assert_eq!(proxy.gets("throttled.json.gz"), 3);
-    assert_eq!(support::moto::receive(&c, &topic, 6).await.len(), 6);
+    assert_eq!(
+        support::moto::receive(&c, &topic, CORPUS).await.len(),
+        CORPUS
+    );
 
     // Logs are JSON with the request id, one summary line and one metrics line per invocation.
     let log = read(&watch.log);
@@ -375,7 +390,7 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
     assert_eq!(summary["skipped"], 3, "{summary}");
     assert_eq!(summary["objects"], 2, "{summary}");
     assert_eq!(summary["not_cloudtrail"], 1, "{summary}");
-    assert_eq!(summary["published"], 6, "{summary}");
+    assert_eq!(summary["published"], CORPUS, "{summary}");
     let emf: Vec<&Value> = lines
         .iter()
         .filter(|v| v["_aws"]["CloudWatchMetrics"].is_array())

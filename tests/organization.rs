@@ -32,9 +32,10 @@ async fn a_log_group_payload_gives_the_findings_of_its_shares_only() {
     let (response, summary) = h.handle(event(ORG_TRAIL)).await;
     assert!(matches!(response, Ok(Response::Summary(_))), "{response:?}");
     assert_eq!(summary.trigger, Trigger::CloudwatchLogs);
-    // Six records: two shares (a real detonation exported by Datadog, and Panther's foreign
-    // userId test), a `group: none` add, a failed call, an AMI share and an RDS share.
-    assert_eq!((summary.tally.records, summary.tally.findings), (6, 2));
+    // Six records: two snapshot shares (a real detonation exported by Datadog, and Panther's
+    // foreign userId test), a `group: none` add (nothing), a failed public share (an attempt),
+    // an AMI share and an RDS share.
+    assert_eq!((summary.tally.records, summary.tally.findings), (6, 5));
     let findings = h.pipeline().sink().take();
     let targets: Vec<(&str, Option<&str>)> = findings
         .iter()
@@ -51,7 +52,10 @@ async fn a_log_group_payload_gives_the_findings_of_its_shares_only() {
         targets,
         [
             ("012345678912", Some("677301038893")),
-            ("111122223333", Some("123456789012"))
+            ("all", Some("123456789012")),
+            ("111122223333", Some("123456789012")),
+            ("846424999548", Some("118238665043")),
+            ("503161813013", Some("171471557522")),
         ]
     );
 }
@@ -90,8 +94,17 @@ fn scan_reads_log_group_payloads_by_content() {
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["userId"].to_string())
         .collect();
-    assert_eq!(targets, ["\"012345678912\"", "\"111122223333\""]);
-    assert!(err.contains("2 findings, 0 errors"), "{err}");
+    assert_eq!(
+        targets,
+        [
+            "\"012345678912\"",
+            "\"all\"",
+            "\"111122223333\"",
+            "\"846424999548\"",
+            "\"503161813013\""
+        ]
+    );
+    assert!(err.contains("5 findings, 0 errors"), "{err}");
 }
 
 #[tokio::test]

@@ -134,17 +134,28 @@ fn the_whole_corpus_in_one_file() {
     assert_eq!(report.bytes, 1_106_329);
     let mut got = targets(&findings);
     got.sort();
-    // stratus, cloudtrail2sightings, Panther public + foreign, Panther backup (54321), and the
-    // one use: the Stratus SharedSnapshotCopyInitiated example (999999999999).
+    // Snapshot shares: stratus, cloudtrail2sightings, Panther public + foreign, Panther
+    // backup (54321); the one use: the Stratus SharedSnapshotCopyInitiated example
+    // (999999999999); AMI shares: Stratus (846424999548), Panther public, "bob" and
+    // 012345678901; RDS shares: Stratus (503161813013), Panther (193672423079); failed public
+    // shares (attempts): Panther's snapshot and AMI tests.
     assert_eq!(
         got,
         [
+            "012345678901",
             "012345678912",
             "098797384747",
             "111122223333",
+            "193672423079",
+            "503161813013",
             "54321",
+            "846424999548",
             "999999999999",
-            "all"
+            "all",
+            "all",
+            "all",
+            "all",
+            "bob"
         ]
     );
 }

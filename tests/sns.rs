@@ -76,33 +76,40 @@ async fn aws_a_foreign_share_is_published_with_its_attributes() {
 }
 
 #[tokio::test]
-async fn aws_only_the_shares_of_the_sample_events_are_published() {
+async fn aws_only_the_shares_and_attempts_of_the_sample_events_are_published() {
     let (c, t) = setup(false).await;
     let h = handler(&c, &t.arn, Settings::default());
     for (file, findings) in [
         ("eventbridge-share-foreign-account.json", 1),
         ("eventbridge-share-public.json", 1),
         ("eventbridge-share-self.json", 0),
-        ("eventbridge-share-failed.json", 0),
+        ("eventbridge-share-failed.json", 1),
         ("eventbridge-share-removed.json", 0),
     ] {
         let (response, summary) = handle(&h, json_file(&format!("events/{file}"))).await;
         assert!(response.is_ok(), "{file}: {response:?}");
         assert_eq!(summary.tally.findings, findings, "{file}");
     }
-    let mut got: Vec<(String, String)> = receive(&c, &t, 2)
+    let mut got: Vec<(String, String, String)> = receive(&c, &t, 3)
         .await
         .into_iter()
-        .map(|m| (m.finding.user_id, m.attributes["public"].1.clone()))
+        .map(|m| {
+            let kind = m.attributes["finding_kind"].1.clone();
+            (kind, m.finding.user_id, m.attributes["public"].1.clone())
+        })
         .collect();
     got.sort();
-    assert_eq!(
-        got,
-        vec![
-            ("098797384747".to_owned(), "false".to_owned()),
-            ("all".to_owned(), "true".to_owned())
-        ]
-    );
+    // The failed public share is an attempt: subscribers filter it by its kind.
+    let want = [
+        ("attempt", "all", "true"),
+        ("share", "098797384747", "false"),
+        ("share", "all", "true"),
+    ];
+    let want: Vec<(String, String, String)> = want
+        .iter()
+        .map(|(k, u, p)| (k.to_string(), u.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(got, want);
 }
 
 #[tokio::test]

@@ -34,7 +34,7 @@ pub static RULE: Rule = Rule {
     evaluate,
     texts: Texts {
         subject,
-        target: texts::target,
+        target,
         next_steps,
     },
 };
@@ -75,6 +75,18 @@ fn subject(f: &Finding) -> String {
         "[{}] Failed to {what} {noun} {id}",
         ascii_safe(&f.rule.severity, 8)
     )
+}
+
+/// Whom the call tried to open the resource to: the share rules' line, as an attempt.
+fn target(f: &Finding) -> (&'static str, String) {
+    let (label, whom) = texts::target(f);
+    let label = match label {
+        "Shared with" => "Tried to share with",
+        "Shared with organization" => "Tried to share with organization",
+        "Shared with organizational unit" => "Tried to share with organizational unit",
+        _ => "Tried to share with account",
+    };
+    (label, whom)
 }
 
 fn next_steps(f: &Finding) -> Vec<String> {

@@ -98,12 +98,14 @@ const RECORD_KEYS: [&str; 8] = [
 /// Whether `value` is a CloudTrail record or an envelope we know: an object with at least one
 /// of the keys a record or a known envelope carries. Anything else (another service's log, a
 /// document of labels) is not CloudTrail, and reading it must not pass for "nothing found".
+/// A record's keys count in any case: some tools lowercase them (Panther's test records
+/// write `eventname`); such a record is CloudTrail, though no rule reads its lowercase keys.
 pub fn looks_like_cloudtrail(value: &Value) -> bool {
     value.as_object().is_some_and(|map| {
-        RECORD_KEYS
-            .iter()
-            .chain(ENVELOPES.iter().map(|e| &e.key))
-            .any(|key| map.contains_key(*key))
+        ENVELOPES.iter().any(|e| map.contains_key(e.key))
+            || map
+                .keys()
+                .any(|k| RECORD_KEYS.iter().any(|r| r.eq_ignore_ascii_case(k)))
     })
 }
 
@@ -205,6 +207,9 @@ mod tests {
             assert!(looks_like_cloudtrail(&value), "{}", envelope.key);
         }
         assert!(!looks_like_cloudtrail(&json!({"labels": []})));
+        assert!(looks_like_cloudtrail(
+            &json!({"eventname": "X", "awsregion": "y"})
+        ));
         assert_eq!(compressed_keys().collect::<Vec<_>>(), ["awslogs"]);
     }
 }

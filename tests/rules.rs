@@ -1,0 +1,354 @@
+//! The other doors of the technique, case by case: the AMI share, the RDS and Aurora snapshot
+//! shares, block public access switched off, and failed attempts at any share. One row per
+//! case, each naming why it expects what it does; then the real records of the corpus
+//! (tests/fixtures/rules/, sources in tests/fixtures/SOURCES.md).
+
+use serde_json::{json, Value};
+use snapshot_share_detector::cloudtrail::Record;
+use snapshot_share_detector::finding::{Finding, ResourceType};
+use snapshot_share_detector::rule::{self, attempt, image, protection, rds, TrustedAccounts};
+
+const OWNER: &str = "111111111111";
+const FOREIGN: &str = "222222222222";
+const TRUSTED: &str = "333333333333";
+const ORG: &str = "arn:aws:organizations::444444444444:organization/o-abcdefghij";
+const OU: &str = "arn:aws:organizations::444444444444:ou/o-abcdefghij/ou-ab12-cd34ef56";
+
+fn record(source: &str, name: &str, params: Value) -> Value {
+    json!({
+        "eventVersion": "1.08", "eventID": "e-1", "eventTime": "2026-11-30T10:00:00Z",
+        "eventSource": source, "eventName": name, "awsRegion": "eu-west-1",
+        "recipientAccountId": OWNER,
+        "userIdentity": {"type": "IAMUser", "accountId": OWNER,
+                         "arn": "arn:aws:iam::111111111111:user/mallory"},
+        "requestParameters": params,
+    })
+}
+
+fn image_share(items: Value) -> Value {
+    record(
+        "ec2.amazonaws.com",
+        "ModifyImageAttribute",
+        json!({"imageId": "ami-1", "attributeType": "launchPermission",
+               "launchPermission": {"add": {"items": items}}}),
+    )
+}
+
+fn db_share(name: &str, id_key: &str, values: Value) -> Value {
+    record(
+        "rds.amazonaws.com",
+        name,
+        json!({id_key: "db-1", "attributeName": "restore", "valuesToAdd": values}),
+    )
+}
+
+fn with(mut v: Value, key: &str, value: Value) -> Value {
+    v[key] = value;
+    v
+}
+
+fn findings(raw: &Value) -> Vec<Finding> {
+    let trusted = TrustedAccounts::parse(TRUSTED);
+    rule::detect(&Record::new(raw).unwrap(), None, &trusted, None)
+}
+
+/// (rule id, userId) of every finding of `raw`.
+fn verdict(raw: &Value) -> Vec<(&'static str, String)> {
+    findings(raw)
+        .into_iter()
+        .map(|f| {
+            let rule = rule::of(&f).expect("a registry rule");
+            (rule.identity.kind, f.user_id)
+        })
+        .collect()
+}
+
+fn shares(targets: &[&str]) -> Vec<(&'static str, String)> {
+    targets.iter().map(|t| ("share", t.to_string())).collect()
+}
+
+fn attempts(targets: &[&str]) -> Vec<(&'static str, String)> {
+    targets.iter().map(|t| ("attempt", t.to_string())).collect()
+}
+
+#[test]
+fn the_ami_rule_case_by_case() {
+    let failed = with(
+        image_share(json!([{"userId": FOREIGN}])),
+        "errorCode",
+        json!("UnauthorizedOperation"),
+    );
+    let mut marketplace = image_share(json!([{"userId": FOREIGN}]));
+    marketplace["userIdentity"]["invokedBy"] = json!("assets.marketplace.amazonaws.com");
+    let removal = record(
+        "ec2.amazonaws.com",
+        "ModifyImageAttribute",
+        json!({"imageId": "ami-1", "attributeType": "launchPermission",
+               "launchPermission": {"remove": {"items": [{"userId": FOREIGN}]}}}),
+    );
+    let description = record(
+        "ec2.amazonaws.com",
+        "ModifyImageAttribute",
+        json!({"imageId": "ami-1", "attributeType": "description", "description": {"value": "x"}}),
+    );
+    let cases: Vec<(&str, Value, Vec<(&str, String)>)> = vec![
+        (
+            "a foreign account",
+            image_share(json!([{"userId": FOREIGN}])),
+            shares(&[FOREIGN]),
+        ),
+        (
+            "everyone",
+            image_share(json!([{"group": "all"}])),
+            shares(&["all"]),
+        ),
+        (
+            "an organization",
+            image_share(json!([{"organizationArn": ORG}])),
+            shares(&[ORG]),
+        ),
+        (
+            "an OU",
+            image_share(json!([{"organizationalUnitArn": OU}])),
+            shares(&[OU]),
+        ),
+        (
+            "one finding per target, once each, in order",
+            image_share(json!([{"userId": FOREIGN}, {"group": "all"}, {"userId": FOREIGN}])),
+            shares(&[FOREIGN, "all"]),
+        ),
+        (
+            "the owner itself",
+            image_share(json!([{"userId": OWNER}])),
+            vec![],
+        ),
+        (
+            "a trusted account",
+            image_share(json!([{"userId": TRUSTED}])),
+            vec![],
+        ),
+        ("a removal", removal, vec![]),
+        ("another attribute", description, vec![]),
+        ("Marketplace's own call (as Elastic)", marketplace, vec![]),
+        (
+            "a failed call: an attempt, not a share",
+            failed,
+            attempts(&[FOREIGN]),
+        ),
+    ];
+    for (why, raw, want) in cases {
+        assert_eq!(verdict(&raw), want, "{why}");
+    }
+}
+
+#[test]
+fn the_rds_rule_case_by_case() {
+    for (name, key, kind) in [
+        (
+            "ModifyDBSnapshotAttribute",
+            "dBSnapshotIdentifier",
+            ResourceType::DbSnapshot,
+        ),
+        (
+            "ModifyDBClusterSnapshotAttribute",
+            "dBClusterSnapshotIdentifier",
+            ResourceType::DbClusterSnapshot,
+        ),
+    ] {
+        let share = db_share(name, key, json!([FOREIGN, "all", OWNER, TRUSTED]));
+        assert_eq!(verdict(&share), shares(&[FOREIGN, "all"]), "{name}");
+        let f = &findings(&share)[0];
+        assert_eq!(
+            (f.resource.kind, f.resource.id.as_deref()),
+            (kind, Some("db-1"))
+        );
+        assert_eq!(f.rule.id, rds::IDENTITY.id);
+        let removal = record(
+            "rds.amazonaws.com",
+            name,
+            json!({key: "db-1", "attributeName": "restore", "valuesToRemove": [FOREIGN]}),
+        );
+        assert_eq!(verdict(&removal), vec![], "{name}: a removal");
+        let other = record(
+            "rds.amazonaws.com",
+            name,
+            json!({key: "db-1", "attributeName": "other", "valuesToAdd": [FOREIGN]}),
+        );
+        assert_eq!(verdict(&other), vec![], "{name}: another attribute");
+        // RDS refuses to make an encrypted snapshot public: an attempt.
+        let refused = with(
+            db_share(name, key, json!(["all"])),
+            "errorCode",
+            json!("InvalidParameterValue"),
+        );
+        assert_eq!(verdict(&refused), attempts(&["all"]), "{name}: refused");
+    }
+}
+
+#[test]
+fn block_public_access_switched_off_or_weakened() {
+    let call = |name: &str, params: Value| record("ec2.amazonaws.com", name, params);
+    let off = |v: &Value| verdict(v) == [("protection-off", "all".to_owned())];
+    assert!(off(&call("DisableSnapshotBlockPublicAccess", json!({}))));
+    assert!(off(&call("DisableImageBlockPublicAccess", json!({}))));
+    assert!(off(&call(
+        "EnableSnapshotBlockPublicAccess",
+        json!({"state": "block-new-sharing"})
+    )));
+    // The state one level down, in the request's wrapper.
+    let wrapped = json!({"EnableSnapshotBlockPublicAccessRequest": {"State": "block-new-sharing"}});
+    assert!(off(&call("EnableSnapshotBlockPublicAccess", wrapped)));
+    // The strongest state, and a record that does not say which: no finding.
+    for params in [json!({"state": "block-all-sharing"}), json!({})] {
+        let enable = call("EnableSnapshotBlockPublicAccess", params);
+        assert_eq!(verdict(&enable), vec![], "{enable}");
+    }
+    let failed = with(
+        call("DisableSnapshotBlockPublicAccess", json!({})),
+        "errorCode",
+        json!("AccessDenied"),
+    );
+    assert_eq!(verdict(&failed), vec![]);
+    let f = &findings(&call("DisableSnapshotBlockPublicAccess", json!({})))[0];
+    assert_eq!(f.rule.id, protection::IDENTITY.id);
+    assert_eq!(f.resource.kind, ResourceType::SnapshotBlockPublicAccess);
+    let v: Value = serde_json::from_str(&f.to_json()).unwrap();
+    assert_eq!(v["operationType"], "disable");
+    assert_eq!(v["attributeType"], "unblocked");
+    assert!(
+        f.message.contains("switched off (now unblocked)"),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn a_failed_share_is_an_attempt_with_its_error() {
+    let failed = with(
+        with(
+            record(
+                "ec2.amazonaws.com",
+                "ModifySnapshotAttribute",
+                json!({"snapshotId": "snap-1", "attributeType": "CREATE_VOLUME_PERMISSION",
+                       "createVolumePermission": {"add": {"items": [{"group": "all"}, {"userId": OWNER}]}}}),
+            ),
+            "errorCode",
+            json!("OperationNotPermitted"),
+        ),
+        "errorMessage",
+        json!("Encrypted snapshots with EBS default key cannot be shared"),
+    );
+    let got = findings(&failed);
+    assert_eq!(got.len(), 1, "the owner itself is no target");
+    let f = &got[0];
+    assert_eq!(f.rule.id, attempt::IDENTITY.id);
+    assert!(f.rule.risk_score < 21, "below every share");
+    let v: Value = serde_json::from_str(&f.to_json()).unwrap();
+    assert_eq!(v["event"]["outcome"], "failure");
+    assert_eq!(v["error"]["code"], "OperationNotPermitted");
+    assert!(
+        f.message
+            .contains("could not be made public (OperationNotPermitted)"),
+        "{}",
+        f.message
+    );
+    // A successful share gives no attempt, and its finding says success, with no error.
+    let ok: Value = {
+        let mut v = failed.clone();
+        v.as_object_mut().unwrap().remove("errorCode");
+        v.as_object_mut().unwrap().remove("errorMessage");
+        v
+    };
+    let f = &findings(&ok)[0];
+    assert_eq!(rule::of(f).unwrap().identity.kind, "share");
+    let v: Value = serde_json::from_str(&f.to_json()).unwrap();
+    assert_eq!(v["event"]["outcome"], "success");
+    assert!(v.get("error").is_none());
+}
+
+fn fixture(name: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(format!("tests/fixtures/rules/{name}")).unwrap();
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Array(records)) => records,
+        _ => text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect(),
+    }
+}
+
+#[test]
+fn the_real_records_give_the_verdicts_their_sources_state() {
+    let stratus_ami = fixture("stratus-red-team_detonation_aws.exfiltration.ec2-share-ami.json");
+    assert_eq!(verdict(&stratus_ami[0]), shares(&["846424999548"]));
+    assert_eq!(findings(&stratus_ami[0])[0].rule.id, image::IDENTITY.id);
+    let stratus_rds =
+        fixture("stratus-red-team_detonation_aws.exfiltration.rds-share-snapshot.json");
+    assert_eq!(verdict(&stratus_rds[0]), shares(&["503161813013"]));
+    // Panther's AMI tests, in their order: public; group not-all; another attribute; userId
+    // "bob" (not the owner, so foreign); a failed public add; a foreign account.
+    let panther: Vec<_> = fixture("panther_aws_ami_modified_for_public_access.tests.ndjson")
+        .iter()
+        .map(verdict)
+        .collect();
+    assert_eq!(
+        panther,
+        [
+            shares(&["all"]),
+            vec![],
+            vec![],
+            shares(&["bob"]),
+            attempts(&["all"]),
+            shares(&["012345678901"]),
+        ]
+    );
+    let panther_rds: Vec<_> = fixture("panther_aws_rds_snapshot_shared.tests.ndjson")
+        .iter()
+        .map(verdict)
+        .collect();
+    assert_eq!(panther_rds, [shares(&["193672423079"]), vec![]]);
+}
+
+#[test]
+fn every_rule_finding_has_its_texts() {
+    let raws = [
+        image_share(json!([{"userId": FOREIGN}, {"organizationArn": ORG}])),
+        db_share(
+            "ModifyDBSnapshotAttribute",
+            "dBSnapshotIdentifier",
+            json!(["all"]),
+        ),
+        record(
+            "ec2.amazonaws.com",
+            "DisableImageBlockPublicAccess",
+            json!({}),
+        ),
+        with(
+            image_share(json!([{"group": "all"}])),
+            "errorCode",
+            json!("AccessDenied"),
+        ),
+    ];
+    for raw in &raws {
+        for f in findings(raw) {
+            let subject = snapshot_share_detector::sink::message::subject(&f);
+            assert!(subject.len() < 100 && subject.starts_with('['), "{subject}");
+            let text = snapshot_share_detector::sink::message::email_text(&f);
+            assert!(text.contains("What to do next\n  1. "), "{text}");
+            assert!(text.contains(&f.finding_id), "{text}");
+        }
+    }
+    // The command a responder runs names the right API.
+    let ami = &findings(&raws[0])[0];
+    let text = snapshot_share_detector::sink::message::email_text(ami);
+    assert!(text.contains("aws ec2 modify-image-attribute --image-id ami-1 --launch-permission \"Remove=[{UserId=222222222222}]\" --region eu-west-1"), "{text}");
+    let org = &findings(&raws[0])[1];
+    let text = snapshot_share_detector::sink::message::email_text(org);
+    assert!(text.contains("it may be your own"), "{text}");
+    let db = &findings(&raws[1])[0];
+    let text = snapshot_share_detector::sink::message::email_text(db);
+    assert!(text.contains("aws rds modify-db-snapshot-attribute --db-snapshot-identifier db-1 --attribute-name restore --values-to-remove all"), "{text}");
+    let bpa = &findings(&raws[2])[0];
+    let text = snapshot_share_detector::sink::message::email_text(bpa);
+    assert!(text.contains("enable-image-block-public-access"), "{text}");
+}
