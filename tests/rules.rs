@@ -53,7 +53,7 @@ fn findings(raw: &Value) -> Vec<Finding> {
 }
 
 /// (rule id, userId) of every finding of `raw`.
-fn verdict(raw: &Value) -> Vec<(&'static str, String)> {
+fn verdict(raw: &Value) -> Verdict {
     findings(raw)
         .into_iter()
         .map(|f| {
@@ -63,11 +63,14 @@ fn verdict(raw: &Value) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-fn shares(targets: &[&str]) -> Vec<(&'static str, String)> {
+/// What a record gave: (kind, userId) of each finding.
+type Verdict = Vec<(&'static str, String)>;
+
+fn shares(targets: &[&str]) -> Verdict {
     targets.iter().map(|t| ("share", t.to_string())).collect()
 }
 
-fn attempts(targets: &[&str]) -> Vec<(&'static str, String)> {
+fn attempts(targets: &[&str]) -> Verdict {
     targets.iter().map(|t| ("attempt", t.to_string())).collect()
 }
 
@@ -91,7 +94,7 @@ fn the_ami_rule_case_by_case() {
         "ModifyImageAttribute",
         json!({"imageId": "ami-1", "attributeType": "description", "description": {"value": "x"}}),
     );
-    let cases: Vec<(&str, Value, Vec<(&str, String)>)> = vec![
+    let cases: Vec<(&str, Value, Verdict)> = vec![
         (
             "a foreign account",
             image_share(json!([{"userId": FOREIGN}])),
