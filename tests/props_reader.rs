@@ -123,9 +123,14 @@ fn the_file_generator_makes_findings_and_every_shape() {
     let mut escaped = 0;
     let mut small_reads = 0;
     let mut unreadable = 0;
+    let mut rules = std::collections::BTreeSet::new();
     for spec in &specs {
         let built = build(spec);
         unreadable += built.unreadable;
+        for finding in built.slices.iter().flat_map(|(_, f)| f) {
+            let v: serde_json::Value = serde_json::from_str(finding).unwrap();
+            rules.insert(v["rule"]["id"].as_str().unwrap().to_owned());
+        }
         findings += built.slices.iter().map(|(_, f)| f.len()).sum::<usize>();
         gzip_members += spec.gzip.as_ref().is_some_and(|g| !g.cuts.is_empty()) as usize;
         escaped += (spec.style.escapes > 0 && built.text.windows(2).any(|w| w == b"\\u")) as usize;
@@ -142,4 +147,7 @@ fn the_file_generator_makes_findings_and_every_shape() {
         "only {small_reads} files read a few bytes at a time"
     );
     assert!(unreadable > 0, "no record with unreadable parameters");
+    // The fast path is compared with the full parse on every rule's findings.
+    let registry = snapshot_share_detector::rule::RULES.len();
+    assert_eq!(rules.len(), registry, "findings of only {rules:?}");
 }

@@ -233,6 +233,77 @@ pub fn case_from(likely: bool) -> impl Strategy<Value = Case> {
         )
 }
 
+/// A record of any rule: mostly [`case`] (the snapshot share, whose parameters vary most), and
+/// the calls of every other rule of the registry, so that the fast path and the full parse are
+/// compared on every rule's records.
+pub fn any_case() -> BoxedStrategy<Case> {
+    // Boxed: the nested strategy types otherwise make frames deep enough to overflow a test
+    // thread's stack in debug builds.
+    prop_oneof![4 => case().boxed(), 1 => other_rule_case().boxed()].boxed()
+}
+
+/// A call of a rule other than the snapshot share, with parameters of every rule's shape (an
+/// AMI's launch permission, an RDS snapshot's `restore` values, a block public access state, a
+/// use's details): each rule reads the part that is its own.
+pub fn other_rule_case() -> impl Strategy<Value = Case> {
+    let calls: Vec<(&'static str, &'static str)> = snapshot_share_detector::rule::calls()
+        .filter(|c| c.name != "ModifySnapshotAttribute")
+        .map(|c| (c.source, c.name))
+        .collect();
+    let grantee = select(vec![
+        json!({"userId": FOREIGN[0]}),
+        json!({"userId": OWNER}),
+        json!({"group": "all"}),
+        json!({"organizationArn": "arn:aws:organizations::111122223333:organization/o-abcdefghij"}),
+        json!({"organizationalUnitArn": "arn:aws:organizations::111122223333:ou/o-abcdefghij/ou-ab12-cd34ef56"}),
+    ]);
+    (
+        select(calls),
+        prop::collection::vec(grantee, 0..3),
+        select(vec![FOREIGN[1], OWNER, "all"]),
+        select(vec!["block-new-sharing", "block-all-sharing", "unblocked"]),
+        error_field(false),
+        select(vec![OWNER, FOREIGN[2], CALLER]),
+        decoration(),
+    )
+        .prop_map(
+            |((source, name), items, value, state, error, user, extra)| {
+                let mut m = Map::new();
+                m.insert("eventSource".into(), json!(source));
+                m.insert("eventName".into(), json!(name));
+                m.insert("recipientAccountId".into(), json!(OWNER));
+                m.insert(
+                    "userIdentity".into(),
+                    json!({"accountId": user, "type": "IAMUser"}),
+                );
+                m.insert(
+                    "requestParameters".into(),
+                    json!({
+                        "imageId": "ami-1", "attributeType": "launchPermission",
+                        "launchPermission": {"add": {"items": items}},
+                        "dBSnapshotIdentifier": "db-1", "dBClusterSnapshotIdentifier": "cl-1",
+                        "attributeName": "restore", "valuesToAdd": [value],
+                        "state": state,
+                    }),
+                );
+                m.insert(
+                    "serviceEventDetails".into(),
+                    json!({"snapshotId": "snap-1"}),
+                );
+                if let Some(code) = error {
+                    m.insert("errorCode".into(), code);
+                }
+                for (key, value) in extra {
+                    m.insert(key.into(), value);
+                }
+                Case {
+                    record: Value::Object(m),
+                    envelope: None,
+                }
+            },
+        )
+}
+
 /// `TRUSTED_ACCOUNT_IDS` as the operator might write it, and the ids it means.
 pub fn trusted() -> impl Strategy<Value = (String, Vec<String>)> {
     let id = select(vec![
