@@ -355,3 +355,51 @@ fn every_rule_finding_has_its_texts() {
     let text = snapshot_share_detector::sink::message::email_text(bpa);
     assert!(text.contains("enable-image-block-public-access"), "{text}");
 }
+
+#[test]
+fn documented_flows_of_aws_services_are_trusted_unless_configured_otherwise() {
+    // GuardDuty Malware Protection shares its scan snapshot with the GuardDuty service account
+    // through its service-linked role (only the service can assume one).
+    let mut guardduty = record(
+        "ec2.amazonaws.com",
+        "ModifySnapshotAttribute",
+        json!({"snapshotId": "snap-gd", "attributeType": "CREATE_VOLUME_PERMISSION",
+               "createVolumePermission": {"add": {"items": [{"userId": FOREIGN}]}}}),
+    );
+    guardduty["userIdentity"] = json!({
+        "type": "AssumedRole", "accountId": OWNER,
+        "arn": "arn:aws:sts::111111111111:assumed-role/AWSServiceRoleForAmazonGuardDutyMalwareProtection/GuardDuty",
+        "sessionContext": {"sessionIssuer": {"type": "Role",
+            "arn": "arn:aws:iam::111111111111:role/aws-service-role/malware-protection.guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDutyMalwareProtection"}}
+    });
+    let mut marketplace = image_share(json!([{"userId": FOREIGN}]));
+    marketplace["userIdentity"]["invokedBy"] = json!("assets.marketplace.amazonaws.com");
+    // AWS Backup acting through a role: not a documented benign flow (whoever can configure a
+    // copy job chooses the destination), so a finding that names the service.
+    let mut backup = guardduty.clone();
+    backup["userIdentity"]["invokedBy"] = json!("backup.amazonaws.com");
+    backup["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+        json!("arn:aws:iam::111111111111:role/service-role/AWSBackupDefaultServiceRole");
+
+    let defaults = TrustedAccounts::parse(TRUSTED);
+    let none = TrustedAccounts::parse(TRUSTED).with_services("");
+    let count = |raw: &Value, trusted: &TrustedAccounts| {
+        rule::detect(&Record::new(raw).unwrap(), None, trusted, None).len()
+    };
+    assert_eq!(count(&guardduty, &defaults), 0, "GuardDuty's scan snapshot");
+    assert_eq!(
+        count(&marketplace, &defaults),
+        0,
+        "Marketplace's AMI ingestion"
+    );
+    assert_eq!(count(&backup, &defaults), 1, "AWS Backup");
+    assert_eq!(count(&guardduty, &none), 1, "TRUSTED_SERVICES empty");
+    assert_eq!(count(&marketplace, &none), 1, "TRUSTED_SERVICES empty");
+    let f = &rule::detect(&Record::new(&backup).unwrap(), None, &defaults, None)[0];
+    let text = snapshot_share_detector::sink::message::email_text(f);
+    assert!(
+        text.contains("Through the service  backup.amazonaws.com")
+            || text.contains("backup.amazonaws.com"),
+        "{text}"
+    );
+}

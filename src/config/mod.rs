@@ -26,7 +26,7 @@ pub struct Config {
     /// `NOTIFICATION_FORMAT`, `DEDUP_TABLE`, `ORGANIZATION_ACCOUNTS`,
     /// `SUPPRESS_ORGANIZATION_SHARES`. `sink::build` wires them.
     pub outputs: Outputs,
-    /// `TRUSTED_ACCOUNT_IDS`, `MAX_OBJECT_BYTES`, `MAX_RECORD_BYTES`.
+    /// `TRUSTED_ACCOUNT_IDS`, `TRUSTED_SERVICES`, `MAX_OBJECT_BYTES`, `MAX_RECORD_BYTES`.
     pub settings: Settings,
     /// `MAX_CONCURRENT_OBJECTS`: S3 objects (SQS messages) processed at once.
     pub concurrency: usize,
@@ -163,7 +163,10 @@ impl Config {
                 disabled_rules: disabled_rules(value("DISABLED_RULES"))?,
             },
             settings: Settings {
-                trusted: TrustedAccounts::parse(&value("TRUSTED_ACCOUNT_IDS").unwrap_or_default()),
+                trusted: trusted(
+                    &value("TRUSTED_ACCOUNT_IDS").unwrap_or_default(),
+                    get("TRUSTED_SERVICES").as_deref(),
+                ),
                 limits,
                 key_layout,
             },
@@ -177,6 +180,16 @@ impl Config {
             metrics_namespace: value("METRICS_NAMESPACE")
                 .unwrap_or_else(|| "SnapshotShareDetector".to_owned()),
         })
+    }
+}
+
+/// `TRUSTED_ACCOUNT_IDS`, and `TRUSTED_SERVICES` when it is set (set and empty: no service is
+/// trusted; unset: the documented flows of `rule::trusted::DEFAULT_SERVICES`).
+fn trusted(accounts: &str, services: Option<&str>) -> TrustedAccounts {
+    let trusted = TrustedAccounts::parse(accounts);
+    match services {
+        Some(list) => trusted.with_services(list),
+        None => trusted,
     }
 }
 

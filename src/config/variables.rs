@@ -10,6 +10,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "SNS topic for findings (scan: with --publish); unset: stdout",
     ),
     (
+        "TRUSTED_SERVICES",
+        "AWS services whose shares are expected (GuardDuty, Marketplace)",
+    ),
+    (
         "TRUSTED_ACCOUNT_IDS",
         "comma-separated accounts whose shares and uses are expected",
     ),

@@ -6,7 +6,7 @@
 //!
 //! It reads every call the share rules read (EBS snapshot, AMI, RDS and Aurora snapshots) and
 //! reports, for a call with an error code, one finding per target the request named that is
-//! neither the owner nor trusted; as the AMI rule does, not calls AWS Marketplace made. Our own
+//! neither the owner nor trusted; as the share rules do, not calls of a trusted service. Our own
 //! rule id; `low` with a risk score below every share rule's (15): nothing changed, the
 //! finding is the attempt itself. `DISABLED_RULES=attempt` switches it off.
 
@@ -40,7 +40,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn evaluate(record: &Record<'_>, cx: &Context<'_>) -> Result<Vec<Detection>, String> {
-    if !record.failed() || grant::by_marketplace(record) {
+    if !record.failed() {
         return Ok(Vec::new());
     }
     let error = error_code(record);

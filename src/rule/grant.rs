@@ -41,10 +41,6 @@ pub const CALLS: [Call; 4] = [
     DB_CLUSTER_SNAPSHOT_CALL,
 ];
 
-/// AWS Marketplace copies a seller's AMI into its own account through a role the seller
-/// created for it; Elastic's AMI rule leaves those calls out, and so do we.
-pub const MARKETPLACE: &str = "assets.marketplace.amazonaws.com";
-
 /// What a share call asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
@@ -65,6 +61,11 @@ pub fn requested(
     envelope_account: Option<&str>,
     trusted: &TrustedAccounts,
 ) -> Result<Option<Grant>, String> {
+    // A documented flow of a trusted AWS service (GuardDuty's scan snapshots, Marketplace's
+    // AMI ingestion): no finding, as for a trusted account.
+    if trusted.service_of(record).is_some() {
+        return Ok(None);
+    }
     let Some(call) = CALLS
         .iter()
         .find(|c| record.event_source == Some(c.source) && record.event_name == Some(c.name))
@@ -187,11 +188,6 @@ pub fn opened_to(target: &Target) -> String {
         }
         Target::Unknown => "shared with an unknown account".to_owned(),
     }
-}
-
-/// Whether the call was made by AWS Marketplace on the seller's behalf.
-pub fn by_marketplace(record: &Record<'_>) -> bool {
-    record.user_identity.invoked_by == Some(MARKETPLACE)
 }
 
 /// A grantee as the request names it.

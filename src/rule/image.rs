@@ -9,7 +9,8 @@
 //! target, never removals, failed calls, self-shares, trusted accounts or other attributes
 //! (`description`, `productCodes`, ...). Like Elastic's rule, calls AWS Marketplace makes on a
 //! seller's behalf (`userIdentity.invokedBy` `assets.marketplace.amazonaws.com`, through the
-//! ingestion role the seller created) are not findings. Whether an organization or OU target is
+//! ingestion role the seller created) are not findings: Marketplace is one of the trusted
+//! services (`TRUSTED_SERVICES`). Whether an organization or OU target is
 //! one's own is decided where the organization is known (the `Org` layer of the sinks).
 
 use super::grant::{self, IMAGE_CALL};
@@ -41,7 +42,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn evaluate(record: &Record<'_>, cx: &Context<'_>) -> Result<Vec<Detection>, String> {
-    if record.failed() || grant::by_marketplace(record) {
+    if record.failed() {
         return Ok(Vec::new());
     }
     Ok(

@@ -64,6 +64,10 @@ fn facts(f: &Finding) -> Vec<(&'static str, String)> {
     } else if let Some(by) = &identity.invoked_by {
         lines.push(("By", format!("the service {by}")));
     }
+    // A call an AWS service made through the caller's role: name the service too.
+    if let (Some(_), Some(by)) = (&identity.arn, &identity.invoked_by) {
+        lines.push(("Through the service", by.clone()));
+    }
     if let Some(source) = &f.source {
         lines.push(("From", source.address.clone()));
     }
