@@ -13,24 +13,44 @@ use support::patterns::{
 };
 use support::stack::{Stack, ACCOUNT, TRAIL_TOPIC};
 
+/// What the rules read, from the registry, in its order, each once: EventBridge sources,
+/// CloudTrail event sources and event names.
+fn registry() -> (Vec<String>, Vec<String>, Vec<String>) {
+    let mut lists = (Vec::new(), Vec::new(), Vec::new());
+    for call in snapshot_share_detector::rule::calls() {
+        let push = |list: &mut Vec<String>, v: String| {
+            if !list.contains(&v) {
+                list.push(v)
+            }
+        };
+        push(&mut lists.0, call.eventbridge_source());
+        push(&mut lists.1, call.source.to_owned());
+        push(&mut lists.2, call.name.to_owned());
+    }
+    lists
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
 #[test]
 fn the_eventbridge_rule_matches_exactly_the_snapshot_attribute_calls() {
     let t = template();
     let rule = &t["Resources"]["SnapshotAttributeRule"]["Properties"];
-    // The share is an API call; a use of a shared snapshot by another account is a service
-    // event, which EventBridge delivers with detail-type "AWS Service Event via CloudTrail".
+    // The calls of every rule, in the registry's order. The share is an API call; a use of a
+    // shared snapshot by another account is a service event, which EventBridge delivers with
+    // detail-type "AWS Service Event via CloudTrail".
+    let (sources, event_sources, names) = registry();
     assert_eq!(
         rule["EventPattern"],
         json!({
-            "source": ["aws.ec2"],
+            "source": sources,
             "detail-type": ["AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"],
             "detail": {
-                "eventSource": ["ec2.amazonaws.com"],
-                "eventName": [
-                    "ModifySnapshotAttribute",
-                    "SharedSnapshotCopyInitiated",
-                    "SharedSnapshotVolumeCreated",
-                ],
+                "eventSource": event_sources,
+                "eventName": names,
             },
         })
     );
@@ -46,7 +66,7 @@ fn the_eventbridge_rule_matches_exactly_the_snapshot_attribute_calls() {
     for entry in std::fs::read_dir("events").unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if !name.starts_with("eventbridge-share") && !name.starts_with("eventbridge-used") {
+        if !name.starts_with("eventbridge-") || name.starts_with("eventbridge-s3") {
             continue;
         }
         seen += 1;
@@ -69,7 +89,10 @@ fn the_eventbridge_rule_matches_exactly_the_snapshot_attribute_calls() {
         };
         assert_eq!(event["detail-type"], expected, "{name}");
     }
-    assert_eq!(seen, 7, "five share samples and two use samples");
+    assert_eq!(
+        seen, 10,
+        "five snapshot share samples, two uses, an AMI share, an RDS share, block public access"
+    );
 }
 
 /// The statements of the trail queue's policy, evaluated.
@@ -206,14 +229,11 @@ fn the_trail_log_group_sends_only_snapshot_sharing_records() {
     let filter = stack.properties("TrailLogGroupSubscription");
     assert_eq!(filter["LogGroupName"], "aws-cloudtrail-logs-o-abcdef1234");
     assert_eq!(filter["DestinationArn"], "<DetectorFunction.Arn>");
-    // A JSON filter pattern on the record: EC2, and one of the three snapshot-sharing events.
-    assert_eq!(
-        filter["FilterPattern"],
-        "{ ($.eventSource = \"ec2.amazonaws.com\") && \
-         (($.eventName = \"ModifySnapshotAttribute\") || \
-         ($.eventName = \"SharedSnapshotCopyInitiated\") || \
-         ($.eventName = \"SharedSnapshotVolumeCreated\")) }"
-    );
+    // A JSON filter pattern on the record: the event sources and names of every rule.
+    let pattern = filter["FilterPattern"].as_str().unwrap();
+    let (_, event_sources, names) = registry();
+    assert_eq!(filter_event_sources(pattern), sorted(event_sources));
+    assert_eq!(filter_event_names(pattern), sorted(names));
     assert!(filter["FilterPattern"].as_str().unwrap().len() <= 1024);
 
     // CloudWatch Logs may invoke the function for that log group of this account only, and
@@ -360,20 +380,9 @@ fn the_forwarder_sends_exactly_the_detector_events_to_the_central_bus_only() {
 
 #[test]
 fn the_pattern_reader_lists_each_rule_s_sources_and_event_names() {
-    let names = || {
-        vec![
-            "ModifySnapshotAttribute".to_owned(),
-            "SharedSnapshotCopyInitiated".to_owned(),
-            "SharedSnapshotVolumeCreated".to_owned(),
-        ]
-    };
     let ec2 = |id: &str| {
-        (
-            id.to_owned(),
-            vec!["aws.ec2".to_owned()],
-            vec!["ec2.amazonaws.com".to_owned()],
-            names(),
-        )
+        let (sources, event_sources, names) = registry();
+        (id.to_owned(), sources, event_sources, names)
     };
     assert_eq!(
         eventbridge_patterns(&template()),
@@ -409,15 +418,15 @@ fn the_filter_pattern_reader_lists_the_event_names_a_filter_accepts() {
     assert_eq!(filters.len(), 1);
     let (id, pattern) = &filters[0];
     assert_eq!(id, "TrailLogGroupSubscription");
+    // Sorted, each once: the registry's names and sources (read one by one in the pattern).
+    let (_, event_sources, names) = registry();
+    assert_eq!(filter_event_names(pattern), sorted(names));
+    assert!(filter_event_names(pattern).contains(&"ModifyDBClusterSnapshotAttribute".to_owned()));
     assert_eq!(
-        filter_event_names(pattern),
-        [
-            "ModifySnapshotAttribute",
-            "SharedSnapshotCopyInitiated",
-            "SharedSnapshotVolumeCreated"
-        ]
+        filter_event_sources(pattern),
+        ["ec2.amazonaws.com", "rds.amazonaws.com"]
     );
-    assert_eq!(filter_event_sources(pattern), ["ec2.amazonaws.com"]);
+    assert_eq!(filter_event_sources(pattern), sorted(event_sources));
 
     // Plain text and Fn::Sub with nothing to substitute, by logical id.
     let t = json!({"Resources": {
