@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::{json_field, Call, TrustedAccounts};
+use super::{json_field, Call, Context, TrustedAccounts};
 use crate::cloudtrail::Record;
 use crate::finding::{clip, Change, Detection, Resource, ResourceType, Target};
 
@@ -137,6 +137,17 @@ pub fn requested(
         attribute: attribute.map(str::to_owned),
         targets,
     }))
+}
+
+/// The share rules' evaluation: one detection per foreign target of a successful share call.
+pub fn shares(record: &Record<'_>, cx: &Context<'_>) -> Result<Vec<Detection>, String> {
+    if record.failed() {
+        return Ok(Vec::new());
+    }
+    Ok(match requested(record, cx.envelope_account, cx.trusted)? {
+        Some(g) => detections(record, &g, &shared),
+        None => Vec::new(),
+    })
 }
 
 /// One detection per target of `grant`, its message saying `what` happened to the resource

@@ -14,9 +14,8 @@
 //! one's own is decided where the organization is known (the `Org` layer of the sinks).
 
 use super::grant::{self, IMAGE_CALL};
-use super::{texts, Context, Rule, Texts};
-use crate::cloudtrail::Record;
-use crate::finding::{Detection, Finding, Identity, T1537};
+use super::{texts, Rule, Texts};
+use crate::finding::{Finding, Identity, T1537};
 
 pub const IDENTITY: Identity = Identity {
     id: "6a309864-fc3f-11ee-b8cc-f661ea17fbce",
@@ -33,25 +32,13 @@ pub const IDENTITY: Identity = Identity {
 pub static RULE: Rule = Rule {
     identity: IDENTITY,
     reads: &[IMAGE_CALL],
-    evaluate,
+    evaluate: grant::shares,
     texts: Texts {
         subject,
         target: texts::target,
         next_steps: texts::next_steps,
     },
 };
-
-fn evaluate(record: &Record<'_>, cx: &Context<'_>) -> Result<Vec<Detection>, String> {
-    if record.failed() {
-        return Ok(Vec::new());
-    }
-    Ok(
-        match grant::requested(record, cx.envelope_account, cx.trusted)? {
-            Some(g) => grant::detections(record, &g, &grant::shared),
-            None => Vec::new(),
-        },
-    )
-}
 
 fn subject(f: &Finding) -> String {
     texts::subject(f, "")

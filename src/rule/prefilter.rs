@@ -1,31 +1,37 @@
 //! The rules' fast path: which raw record bytes are worth parsing at all.
 //!
 //! Almost every record of a log file is a call no rule reads. Parsing each one into a tree to
-//! find that out is most of what a naive reader spends its time on. A record whose bytes
-//! contain none of the event names of [`super::RULES`] cannot match, unless a JSON `\u` escape
-//! spells one of the letters of an event name: CloudTrail never writes one there, but a log
-//! file is input, and the fast path must decide exactly as a full parse would
-//! (tests/equivalence.rs checks both agree). The names come from the registry, so a new rule's
-//! calls pass here without a second list to keep.
+//! find that out is most of what a naive reader spends its time on. A record can match only if
+//! its bytes hold the key `"eventName"` with, as its value, one of the event names of
+//! [`super::RULES`] (whitespace around the colon allowed), unless a JSON `\u` escape spells a
+//! letter of that key or of a name: CloudTrail never writes one there, but a log file is input,
+//! and the fast path must decide exactly as a full parse would (tests/equivalence.rs checks
+//! both agree). The names come from the registry, so a new rule's calls pass here without a
+//! second list to keep, and however many rules there are, a record costs two searches: one for
+//! the key (SIMD, `memchr::memmem`), each hit compared against the names, and one for `\u`.
 
-use aho_corasick::AhoCorasick;
 use memchr::memmem;
 
 use crate::trigger::envelope;
 
+/// The key every CloudTrail record names its call with.
+const KEY: &[u8] = b"\"eventName\"";
+
 /// Decides, from a record's raw JSON bytes, whether any rule could match it.
 #[derive(Debug, Clone)]
 pub struct Prefilter {
-    /// Every event name of every rule, searched in one pass.
-    names: Option<AhoCorasick>,
-    /// The bytes of those names: an escape of any other character cannot spell one.
+    /// Every event name of every rule, each once.
+    names: Vec<&'static [u8]>,
+    key: memmem::Finder<'static>,
+    /// The letters of the key and of the names: an escape of any other character cannot spell
+    /// either.
     letters: [bool; 256],
     escape: memmem::Finder<'static>,
 }
 
 impl Default for Prefilter {
     fn default() -> Self {
-        let mut names: Vec<&str> = super::calls().map(|call| call.name).collect();
+        let mut names: Vec<&'static str> = super::calls().map(|call| call.name).collect();
         names.sort_unstable();
         names.dedup();
         Prefilter::new(&names)
@@ -34,14 +40,19 @@ impl Default for Prefilter {
 
 impl Prefilter {
     /// A prefilter for records of these event names.
-    pub fn new(names: &[&str]) -> Self {
+    pub fn new(names: &[&'static str]) -> Self {
         let mut letters = [false; 256];
-        for b in names.iter().flat_map(|n| n.bytes()) {
+        for b in names
+            .iter()
+            .flat_map(|n| n.bytes())
+            .chain(KEY.iter().copied())
+        {
             letters[usize::from(b)] = true;
         }
+        letters[usize::from(b'"')] = false;
         Prefilter {
-            // Plain literal names cannot fail to build (the error is for sizes beyond limits).
-            names: AhoCorasick::new(names).ok(),
+            names: names.iter().map(|n| n.as_bytes()).collect(),
+            key: memmem::Finder::new(KEY),
             letters,
             escape: memmem::Finder::new(b"\\u"),
         }
@@ -49,9 +60,25 @@ impl Prefilter {
 
     /// `false` only when no parse of `bytes` could give a record a rule matches.
     pub fn may_match(&self, bytes: &[u8]) -> bool {
-        self.names.as_ref().is_some_and(|n| n.is_match(bytes))
+        self.names_a_call(bytes)
             || self.escapes_a_letter(bytes)
             || envelope::compressed_keys().any(|key| first_key_is(bytes, key.as_bytes()))
+    }
+
+    /// Whether some `"eventName"` key in `bytes` has one of the names as its value.
+    fn names_a_call(&self, bytes: &[u8]) -> bool {
+        self.key.find_iter(bytes).any(|at| {
+            let rest = skip_blanks(&bytes[at + KEY.len()..]);
+            let Some(rest) = rest.strip_prefix(b":") else {
+                return false;
+            };
+            let Some(value) = skip_blanks(rest).strip_prefix(b"\"") else {
+                return false;
+            };
+            // A name holds no quote or backslash: the value ends at the next quote, and one
+            // that escapes anything is no name (unless it escapes a letter: see below).
+            memchr::memchr(b'"', value).is_some_and(|end| self.names.contains(&&value[..end]))
+        })
     }
 
     /// Whether `bytes` hold a `\uXXXX` escape of a letter of one of the event names (other
@@ -65,6 +92,15 @@ impl Prefilter {
             }
         })
     }
+}
+
+/// `bytes` without the JSON whitespace it starts with.
+fn skip_blanks(bytes: &[u8]) -> &[u8] {
+    let n = bytes
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .count();
+    &bytes[n..]
 }
 
 /// Whether the object in `bytes` starts with the key `key`: a CloudWatch Logs subscription
@@ -123,5 +159,13 @@ mod tests {
         assert!(p.may_match(b"{\n  \"awslogs\": {}}"));
         assert!(!p.may_match(br#"{"awslogsX":1}"#));
         assert!(!p.may_match(br#"{"a":{"awslogs":1}}"#));
+        // The name must be the value of an eventName key, blanks around the colon allowed,
+        // and all of it.
+        assert!(p.may_match(b"{\"eventName\" :\n \"ModifyImageAttribute\"}"));
+        assert!(!p.may_match(br#"{"eventName":"ModifyImageAttributes"}"#));
+        assert!(!p.may_match(br#"{"userAgent":"ModifySnapshotAttribute"}"#));
+        assert!(p.may_match(br#"[{"eventName":"A"},{"eventName":"ModifySnapshotAttribute"}]"#));
+        // An escaped letter of the key itself.
+        assert!(p.may_match(br#"{"eventName":"ModifySnapshotAttribute"}"#));
     }
 }

@@ -159,12 +159,7 @@ fn target(f: &Finding) -> (&'static str, String) {
 }
 
 fn next_steps(f: &Finding) -> Vec<String> {
-    let region = f
-        .cloud
-        .region
-        .as_deref()
-        .map(|r| format!(" --region {r}"))
-        .unwrap_or_default();
+    let region = super::texts::region_flag(f);
     let (restore, list) = match f.resource.kind {
         ResourceType::ImageBlockPublicAccess => (
             format!(

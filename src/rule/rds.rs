@@ -11,9 +11,8 @@
 //! public; such a call fails, and the attempt rule reports it.
 
 use super::grant::{self, DB_CLUSTER_SNAPSHOT_CALL, DB_SNAPSHOT_CALL};
-use super::{texts, Context, Rule, Texts};
-use crate::cloudtrail::Record;
-use crate::finding::{Detection, Finding, Identity, T1537};
+use super::{texts, Rule, Texts};
+use crate::finding::{Finding, Identity, T1537};
 
 pub const IDENTITY: Identity = Identity {
     id: "4577ef08-61d1-4458-909f-25a4b10c87fe",
@@ -29,25 +28,13 @@ pub const IDENTITY: Identity = Identity {
 pub static RULE: Rule = Rule {
     identity: IDENTITY,
     reads: &[DB_SNAPSHOT_CALL, DB_CLUSTER_SNAPSHOT_CALL],
-    evaluate,
+    evaluate: grant::shares,
     texts: Texts {
         subject,
         target: texts::target,
         next_steps: texts::next_steps,
     },
 };
-
-fn evaluate(record: &Record<'_>, cx: &Context<'_>) -> Result<Vec<Detection>, String> {
-    if record.failed() {
-        return Ok(Vec::new());
-    }
-    Ok(
-        match grant::requested(record, cx.envelope_account, cx.trusted)? {
-            Some(g) => grant::detections(record, &g, &grant::shared),
-            None => Vec::new(),
-        },
-    )
-}
 
 fn subject(f: &Finding) -> String {
     texts::subject(f, "")

@@ -60,16 +60,21 @@ pub fn target(f: &Finding) -> (&'static str, String) {
     }
 }
 
+/// ` --region R` for the finding's region, for the commands a responder runs; empty when the
+/// record named none.
+pub fn region_flag(f: &Finding) -> String {
+    f.cloud
+        .region
+        .as_deref()
+        .map(|r| format!(" --region {r}"))
+        .unwrap_or_default()
+}
+
 /// The command that removes the finding's grant (`who` as the command wants it, or derived
 /// from the finding when `None`), in the finding's region.
 pub fn remove_command(f: &Finding, who: Option<&str>) -> String {
     let id = f.resource.id.as_deref();
-    let region = f
-        .cloud
-        .region
-        .as_deref()
-        .map(|r| format!(" --region {r}"))
-        .unwrap_or_default();
+    let region = region_flag(f);
     let grantee = who.map(str::to_owned);
     match f.resource.kind {
         ResourceType::Image => {

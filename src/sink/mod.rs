@@ -113,6 +113,32 @@ impl PublishError {
     }
 }
 
+/// Publishes `kept` through `inner` and adds `suppressed`, the findings a layer left out on
+/// purpose before it, to what the inner sink says.
+async fn publish_rest<S: Sink + ?Sized>(
+    inner: &S,
+    kept: Vec<Finding>,
+    suppressed: usize,
+) -> Result<Published, PublishError> {
+    if kept.is_empty() {
+        return Ok(Published {
+            suppressed,
+            ..Published::default()
+        });
+    }
+    match inner.publish(kept).await {
+        Ok(p) => Ok(Published {
+            suppressed: p.suppressed + suppressed,
+            ..p
+        }),
+        Err(e) => Err(PublishError {
+            attempted: e.attempted + suppressed,
+            suppressed: e.suppressed + suppressed,
+            ..e
+        }),
+    }
+}
+
 /// Keeps findings in memory: for embedding the detector, and for tests of the stages before
 /// the sink.
 #[derive(Debug, Default)]

@@ -104,23 +104,7 @@ impl<S: Sink> Org<S> {
             }
             kept.push(finding);
         }
-        if kept.is_empty() {
-            return Ok(Published {
-                suppressed,
-                ..Published::default()
-            });
-        }
-        match self.inner.publish(kept).await {
-            Ok(p) => Ok(Published {
-                suppressed: p.suppressed + suppressed,
-                ..p
-            }),
-            Err(e) => Err(PublishError {
-                attempted: e.attempted + suppressed,
-                suppressed: e.suppressed + suppressed,
-                ..e
-            }),
-        }
+        super::publish_rest(&self.inner, kept, suppressed).await
     }
 }
 

@@ -3,7 +3,7 @@
 //! team that does not want a kind of finding (failed attempts, say) does not get it on any
 //! output, and the summary still says how many were found.
 
-use super::{PublishError, Published, Publishing, Sink};
+use super::{Publishing, Sink};
 use crate::finding::Finding;
 
 pub struct Select<S> {
@@ -33,23 +33,7 @@ impl<S: Sink> Sink for Select<S> {
                     "findings of rules switched off (DISABLED_RULES)"
                 );
             }
-            if kept.is_empty() {
-                return Ok(Published {
-                    suppressed,
-                    ..Published::default()
-                });
-            }
-            match self.inner.publish(kept).await {
-                Ok(p) => Ok(Published {
-                    suppressed: p.suppressed + suppressed,
-                    ..p
-                }),
-                Err(e) => Err(PublishError {
-                    attempted: e.attempted + suppressed,
-                    suppressed: e.suppressed + suppressed,
-                    ..e
-                }),
-            }
+            super::publish_rest(&self.inner, kept, suppressed).await
         })
     }
 }
