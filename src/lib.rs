@@ -27,6 +27,7 @@
 //!   [`lambda`] and [`cli`] are the two ways in, [`config`] and [`aws`] set them up, and
 //!   [`metrics`] reports each invocation.
 
+pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod cloudtrail;
