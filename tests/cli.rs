@@ -49,7 +49,8 @@ fn the_sample_events_give_one_finding_per_target_of_every_rule() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let f = findings(&out);
     // Sorted file order: the log group payload's snapshot shares, Panther's failed public
-    // share (an attempt), Stratus' AMI and RDS shares; the same AMI and RDS shares as
+    // share (an attempt), Stratus' AMI and RDS shares, block public access switched off
+    // (`all`: what it opens is public); the same AMI and RDS shares as
     // EventBridge events; the failed share (an attempt), foreign-account and public shares;
     // block public access switched off; then the two uses. The control message, removal and
     // self-share give nothing.
@@ -61,6 +62,7 @@ fn the_sample_events_give_one_finding_per_target_of_every_rule() {
             "111122223333",
             "846424999548",
             "503161813013",
+            "all",
             "846424999548",
             "503161813013",
             "all",
@@ -78,15 +80,16 @@ fn the_sample_events_give_one_finding_per_target_of_every_rule() {
     );
     assert_eq!(action(3), "ModifyImageAttribute");
     assert_eq!(action(4), "ModifyDBSnapshotAttribute");
-    assert_eq!(f[7]["event"]["outcome"], "failure");
-    assert_eq!(f[9]["public"], true);
-    assert_eq!(action(10), "DisableSnapshotBlockPublicAccess");
-    assert_eq!(action(11), "SharedSnapshotCopyInitiated");
-    assert_eq!(action(12), "SharedSnapshotVolumeCreated");
+    assert_eq!(action(5), "DisableSnapshotBlockPublicAccess");
+    assert_eq!(f[8]["event"]["outcome"], "failure");
+    assert_eq!(f[10]["public"], true);
+    assert_eq!(action(11), "DisableSnapshotBlockPublicAccess");
+    assert_eq!(action(12), "SharedSnapshotCopyInitiated");
+    assert_eq!(action(13), "SharedSnapshotVolumeCreated");
     let err = stderr(&out);
     assert_eq!(
         summary(&err),
-        "scanned 20 inputs: 24 records, 13 findings, 0 errors",
+        "scanned 20 inputs: 24 records, 14 findings, 0 errors",
         "{err}"
     );
 }
@@ -213,6 +216,7 @@ fn trusted_accounts_apply_to_scan() {
             "111122223333",
             "846424999548",
             "503161813013",
+            "all",
             "846424999548",
             "503161813013",
             "all",
@@ -268,15 +272,15 @@ async fn aws_publish_sends_the_findings_to_sns_too() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         summary(&stderr(&out)),
-        "scanned 20 inputs: 24 records, 13 findings, 13 published, 0 errors",
+        "scanned 20 inputs: 24 records, 14 findings, 14 published, 0 errors",
         "{}",
         stderr(&out)
     );
     let printed = findings(&out);
     // Every finding printed is published: without DEDUP_TABLE, scan --publish sends what it
     // finds (the AMI and RDS shares twice: as a log group payload and as EventBridge events).
-    let got = support::moto::receive(&c, &t, 13).await;
-    assert_eq!(got.len(), 13);
+    let got = support::moto::receive(&c, &t, 14).await;
+    assert_eq!(got.len(), 14);
     let mut sent: Vec<&str> = printed
         .iter()
         .map(|f| f["finding_id"].as_str().unwrap())

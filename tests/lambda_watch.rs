@@ -20,14 +20,16 @@ use support::proxy::{Fault, Kind, Proxy};
 /// The bucket and key the S3 samples in `events/` name.
 const BUCKET: &str = "snapshot-share-detector-demo";
 const KEY: &str = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/08/01/123456789012_CloudTrail_us-east-1_20240801T1230Z_demo.json.gz";
-/// The log file uploaded there: the whole corpus, 892 records, [`CORPUS`] findings.
-const LOG: &str = "tests/fixtures/corpus/all-corpus-records.Records.json.gz";
+/// The log file uploaded there, a trail log mixing every kind: the whole corpus (892 records)
+/// and block public access switched off for snapshots and for AMIs, [`CORPUS`] findings.
+const LOG: &str = "tests/fixtures/rules/every-kind.Records.json.gz";
 
 /// What each sample gives: (file, findings published, whether it is an SQS batch).
 const EXPECTED: &[(&str, usize, bool)] = &[
     ("cloudwatch-logs-control.json", 0, false),
-    // Two snapshot shares, a failed public share, an AMI and an RDS share.
-    ("cloudwatch-logs-org-trail.json", 5, false),
+    // Two snapshot shares, a failed public share, an AMI and an RDS share, block public access
+    // switched off.
+    ("cloudwatch-logs-org-trail.json", 6, false),
     ("eventbridge-ami-shared.json", 1, false),
     ("eventbridge-rds-snapshot-shared.json", 1, false),
     ("eventbridge-s3-object-created.json", CORPUS, false),
@@ -52,9 +54,9 @@ const EXPECTED: &[(&str, usize, bool)] = &[
     ("sqs-sns-s3-notification.json", CORPUS, true),
 ];
 
-/// The findings of the corpus log file, a trail log mixing every kind: 5 snapshot shares,
-/// 1 use, 4 AMI and 2 RDS shares, 2 failed attempts.
-const CORPUS: usize = 14;
+/// The findings of [`LOG`]: 5 snapshot shares, 1 use, 4 AMI and 2 RDS shares, 2 failed
+/// attempts, and block public access switched off twice (snapshots, AMIs).
+const CORPUS: usize = 16;
 
 /// A batch from a log-archive bucket, as the trail queue gets it: a trail log, an AWS Config
 /// history file, Config's `ConfigWritabilityCheckFile`, a digest, and a file that is not

@@ -32,10 +32,10 @@ async fn a_log_group_payload_gives_the_findings_of_its_shares_only() {
     let (response, summary) = h.handle(event(ORG_TRAIL)).await;
     assert!(matches!(response, Ok(Response::Summary(_))), "{response:?}");
     assert_eq!(summary.trigger, Trigger::CloudwatchLogs);
-    // Six records: two snapshot shares (a real detonation exported by Datadog, and Panther's
+    // Seven records: two snapshot shares (a real detonation exported by Datadog, and Panther's
     // foreign userId test), a `group: none` add (nothing), a failed public share (an attempt),
-    // an AMI share and an RDS share.
-    assert_eq!((summary.tally.records, summary.tally.findings), (6, 5));
+    // an AMI share, an RDS share and block public access switched off: every kind.
+    assert_eq!((summary.tally.records, summary.tally.findings), (7, 6));
     let findings = h.pipeline().sink().take();
     let targets: Vec<(&str, Option<&str>)> = findings
         .iter()

@@ -3,10 +3,16 @@
 //! case, each naming why it expects what it does; then the real records of the corpus
 //! (tests/fixtures/rules/, sources in tests/fixtures/SOURCES.md).
 
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
 use serde_json::{json, Value};
 use snapshot_share_detector::cloudtrail::Record;
 use snapshot_share_detector::finding::{Finding, ResourceType};
-use snapshot_share_detector::rule::{self, attempt, image, protection, rds, TrustedAccounts};
+use snapshot_share_detector::rule::TrustedAccounts;
+use snapshot_share_detector::rule::{self, attempt, image, protection, rds, share, used};
 
 const OWNER: &str = "111111111111";
 const FOREIGN: &str = "222222222222";
@@ -381,6 +387,13 @@ fn documented_flows_of_aws_services_are_trusted_unless_configured_otherwise() {
     backup["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
         json!("arn:aws:iam::111111111111:role/service-role/AWSBackupDefaultServiceRole");
 
+    // Data Lifecycle Manager and Image Builder share with the accounts their policy names:
+    // findings too.
+    let mut dlm = backup.clone();
+    dlm["userIdentity"]["invokedBy"] = json!("dlm.amazonaws.com");
+    let mut image_builder = image_share(json!([{"userId": FOREIGN}]));
+    image_builder["userIdentity"]["invokedBy"] = json!("imagebuilder.amazonaws.com");
+
     let defaults = TrustedAccounts::parse(TRUSTED);
     let none = TrustedAccounts::parse(TRUSTED).with_services("");
     let count = |raw: &Value, trusted: &TrustedAccounts| {
@@ -393,6 +406,8 @@ fn documented_flows_of_aws_services_are_trusted_unless_configured_otherwise() {
         "Marketplace's AMI ingestion"
     );
     assert_eq!(count(&backup, &defaults), 1, "AWS Backup");
+    assert_eq!(count(&dlm, &defaults), 1, "Data Lifecycle Manager");
+    assert_eq!(count(&image_builder, &defaults), 1, "Image Builder");
     assert_eq!(count(&guardduty, &none), 1, "TRUSTED_SERVICES empty");
     assert_eq!(count(&marketplace, &none), 1, "TRUSTED_SERVICES empty");
     let f = &rule::detect(&Record::new(&backup).unwrap(), None, &defaults, None)[0];
@@ -402,4 +417,53 @@ fn documented_flows_of_aws_services_are_trusted_unless_configured_otherwise() {
             || text.contains("backup.amazonaws.com"),
         "{text}"
     );
+}
+
+#[test]
+fn scan_of_a_trail_log_mixing_every_kind_gives_one_finding_per_target() {
+    // The corpus' 892 real records and block public access switched off for snapshots and for
+    // AMIs (tests/fixtures/rules/every_kind.py builds it); the Lambda emulator's S3 samples
+    // read the same file (tests/lambda_watch.rs).
+    let out = Command::new(env!("CARGO_BIN_EXE_snapshot-share-detector"))
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "tests/fixtures/rules/every-kind.Records.json.gz",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = support::output::findings(&out);
+    let mut kinds = BTreeMap::new();
+    let mut targets = BTreeSet::new();
+    for f in &found {
+        let rule = rule::RULES
+            .iter()
+            .find(|r| r.identity.id == f["rule"]["id"])
+            .unwrap_or_else(|| panic!("a finding of no registry rule: {f}"));
+        *kinds.entry(rule.identity.id).or_insert(0) += 1;
+        // One finding per (rule, event, target): no target reported twice.
+        let key = (
+            rule.identity.id,
+            f["event"]["id"].to_string(),
+            f["userId"].to_string(),
+        );
+        assert!(targets.insert(key), "reported twice: {f}");
+    }
+    // 5 snapshot shares, 1 use, 4 AMI and 2 RDS shares, 2 failed attempts, 2 switches.
+    let expected: BTreeMap<&str, usize> = [
+        (share::IDENTITY.id, 5),
+        (used::IDENTITY.id, 1),
+        (image::IDENTITY.id, 4),
+        (rds::IDENTITY.id, 2),
+        (attempt::IDENTITY.id, 2),
+        (protection::IDENTITY.id, 2),
+    ]
+    .into();
+    assert_eq!(kinds, expected, "{found:#?}");
 }
