@@ -13,11 +13,13 @@ use uuid::Uuid;
 use crate::cloudtrail::Record;
 
 mod build;
+mod observed;
 mod resource;
 mod time;
+pub use observed::{exposure_id, AuditInfo, Observation};
 pub use resource::{Change, Detection, Resource, ResourceType, Target};
 pub(crate) use time::days_in_month;
-pub use time::normalize_time;
+pub use time::{normalize_time, rfc3339_of_epoch};
 
 /// Longest string copied from a record into a finding, in bytes. CloudTrail content is partly
 /// chosen by the caller (`userAgent`); the bound keeps a finding, and a batch of ten, well
@@ -99,6 +101,9 @@ pub struct Finding {
     /// The call's error, for a call that failed (ECS `error.*`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
+    /// For a finding of the audit (a state, not an event): what made it rate as it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -45,6 +45,8 @@ pub enum Response {
     S3Batch(s3_batch::Response),
     /// To any other caller: what the invocation did.
     Summary(Summary),
+    /// To an audit invocation (the state machine): the plan, or what the audit found.
+    Audit(crate::audit::invoke::Answer),
 }
 
 /// The invocation failed; Lambda will deliver the event again.
@@ -190,11 +192,27 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let pipeline = Pipeline::new(sink, Some(S3Store::new(s3)), config.settings.clone());
     let handler = Handler::new(pipeline, config.concurrency);
     let handler = &handler;
+    let (sdk, config) = (&sdk, &config);
     let namespace = config.metrics_namespace.as_str();
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".to_owned());
     let function = function.as_str();
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| async move {
+            if let Some(request) = crate::audit::invoke::requested(&event.payload) {
+                let sink = handler.pipeline().sink();
+                return crate::audit::invoke::invoke(request, sdk, config, sink)
+                    .await
+                    .map(Response::Audit)
+                    .map_err(|details| {
+                        tracing::error!("{details}");
+                        InvocationError {
+                            undelivered: 0,
+                            failed: 1,
+                            units: 1,
+                            details,
+                        }
+                    });
+            }
             let (response, summary) = handler.handle(event.payload).await;
             summary.log();
             let now = crate::epoch_ms();

@@ -15,6 +15,10 @@ async fn main() -> ExitCode {
             init_cli_logging();
             cli::scan(scan).await
         }
+        Some(Command::Audit(audit)) => {
+            init_cli_logging();
+            cli::audit(audit).await
+        }
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
             let name = cmd.get_name().to_owned();

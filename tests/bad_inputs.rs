@@ -233,6 +233,7 @@ fn run_lambda(bytes: &[u8], each: Option<FindingCheck>) -> Result<Actual, String
             problems.push("failed units, yet the invocation succeeded".to_owned())
         }
         Ok(Response::Summary(_) | Response::S3Batch(_)) => {}
+        Ok(Response::Audit(_)) => problems.push("an audit answer to a trigger".to_owned()),
         Err(e) if tally.errors.is_empty() => problems.push(format!("invocation failed: {e}")),
         Err(_) => {}
     }

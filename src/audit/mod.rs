@@ -30,5 +30,161 @@ pub const CENTRAL_ACTIONS: &[&str] = &[
     "sts:AssumeRole",
     "organizations:ListAccounts",
     "access-analyzer:ListAnalyzers",
-    "access-analyzer:ListFindingsV2",
+    "access-analyzer:ListFindings",
 ];
+
+mod inventory;
+pub mod invoke;
+pub mod pace;
+pub mod plan;
+mod region;
+
+pub use inventory::{AwsInventory, Inventory, Page, ReadError, KINDS};
+pub use plan::{Plan, Role};
+pub use region::{audit_region, RegionReport};
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use futures_util::stream::{self, StreamExt};
+
+use crate::aws::ClientSettings;
+use crate::rule::TrustedAccounts;
+use crate::sink::Sink;
+
+/// How the audit goes.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub trusted: TrustedAccounts,
+    /// Regions to audit in every account; empty: every region enabled for the account.
+    pub regions: Vec<String>,
+    /// Attribute reads in flight in one account and region. EC2's bucket refills 20 a second:
+    /// with a round trip of tens of milliseconds, a handful in flight keeps up with it.
+    pub per_region: usize,
+    /// Account-regions audited side by side: each has buckets of its own at EC2, so they add up.
+    pub side_by_side: usize,
+    /// RFC 3339 time of the audit, the `@timestamp` of its findings.
+    pub time: String,
+}
+
+/// A part of the audit that could not be read: an account (it could not be entered), or one of
+/// its regions. Named, and the audit goes on; never taken for "nothing exposed".
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Unreadable {
+    pub account: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    pub reason: String,
+}
+
+/// What an audit did, for the summary line, the exit status and the Lambda's answer.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    pub accounts: u64,
+    pub regions: u64,
+    pub resources: u64,
+    pub exposures: u64,
+    pub delivered: u64,
+    pub duplicates: u64,
+    pub suppressed: u64,
+    pub undelivered: u64,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// Counters shared by the account-regions that run side by side.
+#[derive(Debug, Default)]
+pub struct Totals {
+    pub accounts: AtomicU64,
+    pub regions: AtomicU64,
+    pub resources: AtomicU64,
+    pub exposures: AtomicU64,
+    pub delivered: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub suppressed: AtomicU64,
+    pub undelivered: AtomicU64,
+    pub unreadable: Mutex<Vec<Unreadable>>,
+}
+
+impl Totals {
+    fn add(&self, counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn unreadable(&self, u: Unreadable) {
+        tracing::warn!(account = %u.account, region = ?u.region, "cannot audit: {}", u.reason);
+        self.unreadable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(u);
+    }
+
+    /// The report, unreadable parts sorted by account and region.
+    pub fn report(self) -> Report {
+        let get = |c: AtomicU64| c.into_inner();
+        let mut unreadable = self
+            .unreadable
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        unreadable.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+        Report {
+            accounts: get(self.accounts),
+            regions: get(self.regions),
+            resources: get(self.resources),
+            exposures: get(self.exposures),
+            delivered: get(self.delivered),
+            duplicates: get(self.duplicates),
+            suppressed: get(self.suppressed),
+            undelivered: get(self.undelivered),
+            unreadable,
+        }
+    }
+}
+
+/// Audits every account of the plan, every region of each, side by side, and hands each
+/// exposure to `sink` as soon as its page is read.
+pub async fn run(
+    plan: &Plan,
+    settings: &ClientSettings,
+    options: &Options,
+    sink: &dyn Sink,
+    totals: &Totals,
+) {
+    // Enter every account (assume its role, read its regions) first, a few at a time; then
+    // every account-region of all of them goes side by side under one bound.
+    let entered: Vec<_> = stream::iter(plan.accounts())
+        .map(|account| async move {
+            let entered = plan.enter(&account, settings, &options.regions).await;
+            (account, entered)
+        })
+        .buffer_unordered(options.side_by_side.clamp(1, 16))
+        .collect()
+        .await;
+    let mut scopes = Vec::new();
+    for (account, entered) in entered {
+        match entered {
+            Ok((config, regions)) => {
+                totals.add(&totals.accounts, 1);
+                scopes.extend(
+                    regions
+                        .into_iter()
+                        .map(|r| (account.clone(), config.clone(), r)),
+                );
+            }
+            Err(reason) => totals.unreadable(Unreadable {
+                account,
+                region: None,
+                reason,
+            }),
+        }
+    }
+    scopes.sort_by(|a, b| (&a.0, &a.2).cmp(&(&b.0, &b.2)));
+    stream::iter(scopes)
+        .for_each_concurrent(
+            options.side_by_side.max(1),
+            |(account, config, region)| async move {
+                let inventory = AwsInventory::new(&config, settings, &account, &region);
+                audit_region(&inventory, &account, &region, options, sink, totals).await;
+            },
+        )
+        .await;
+}

@@ -12,6 +12,7 @@ use crate::pipeline::Pipeline;
 use crate::source::S3Store;
 use crate::tally::Tally;
 
+mod audit;
 mod help;
 mod inputs;
 pub mod layout;
@@ -20,6 +21,7 @@ mod output;
 mod progress;
 mod scanner;
 
+pub use audit::{audit, AuditArgs};
 pub use help::OTHER_VARIABLES;
 pub use man::man_page;
 pub use output::{Color, Format};
@@ -68,6 +70,15 @@ pub enum Command {
     /// one JSON object a line (JSON Lines) for programs. --format chooses.
     #[command(after_help = help::SHORT, after_long_help = help::environment())]
     Scan(ScanArgs),
+    /// Audit what each account owns that is shared outside it now; print each exposure.
+    ///
+    /// For each account and region: EBS snapshots and their createVolumePermission, AMIs and
+    /// their launchPermission, RDS DB and cluster snapshots and their restore attribute, and
+    /// the region's block public access states. One finding per (resource, foreign target),
+    /// in the shape of the rules' findings. Exit status: 0 when every account and region was
+    /// read, 2 when any could not be (each is named), 1 when a finding could not be published.
+    #[command(after_help = help::SHORT, after_long_help = help::environment())]
+    Audit(AuditArgs),
     /// Print the completion script of a shell on stdout
     ///
     /// Install it where the shell looks for it, for example:

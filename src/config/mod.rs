@@ -35,6 +35,18 @@ pub struct Config {
     pub clients: ClientSettings,
     /// `METRICS_NAMESPACE`: the CloudWatch namespace of the function's metrics.
     pub metrics_namespace: String,
+    /// `AUDIT_ROLE_NAME`, `AUDIT_EXTERNAL_ID`, `AUDIT_REGIONS`: how the audit enters member
+    /// accounts, and where it looks.
+    pub audit: AuditConfig,
+}
+
+/// The audit's settings from the environment (`audit` and the function's audit invocations).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// The role assumed in each audited account; `None`: the caller's own account only.
+    pub role: Option<crate::audit::Role>,
+    /// Regions to audit; empty: every region enabled for each account.
+    pub regions: Vec<String>,
 }
 
 /// A variable with a value we cannot use.
@@ -179,6 +191,21 @@ impl Config {
             },
             metrics_namespace: value("METRICS_NAMESPACE")
                 .unwrap_or_else(|| "SnapshotShareDetector".to_owned()),
+            audit: AuditConfig {
+                role: match (value("AUDIT_ROLE_NAME"), value("AUDIT_EXTERNAL_ID")) {
+                    (Some(name), external_id) => Some(crate::audit::Role { name, external_id }),
+                    (None, _) => None,
+                },
+                regions: value("AUDIT_REGIONS")
+                    .map(|v| {
+                        v.split(',')
+                            .map(str::trim)
+                            .filter(|r| !r.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
         })
     }
 }

@@ -34,6 +34,18 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "true: do not publish shares inside the organization",
     ),
     (
+        "AUDIT_ROLE_NAME",
+        "audit: the role assumed in each member account",
+    ),
+    (
+        "AUDIT_EXTERNAL_ID",
+        "audit: the external id the member role requires, if any",
+    ),
+    (
+        "AUDIT_REGIONS",
+        "audit: comma-separated regions; unset: every enabled region",
+    ),
+    (
         "ORGANIZATION_ID",
         "the organization id (o-...): AMI shares with it are no finding",
     ),

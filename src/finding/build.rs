@@ -97,6 +97,7 @@ impl Finding {
                 code: record.error_code.map(text_of),
                 message: record.error_message.map(text_of),
             }),
+            audit: None,
         }
     }
 

@@ -89,6 +89,20 @@ pub fn normalize_time(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// A time given in seconds since the Unix epoch, as RFC 3339 in UTC (`@timestamp` of what the
+/// audit observed now).
+pub fn rfc3339_of_epoch(seconds: u64) -> String {
+    let seconds = i64::try_from(seconds).unwrap_or(i64::MAX / 2);
+    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
 fn two(a: u8, b: u8) -> Option<i64> {
     (a.is_ascii_digit() && b.is_ascii_digit())
         .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))

@@ -16,6 +16,7 @@ use crate::cloudtrail::Record;
 use crate::finding::{Detection, Finding, Identity};
 
 pub mod attempt;
+pub mod exposure;
 pub mod grant;
 pub mod image;
 mod prefilter;
@@ -95,11 +96,13 @@ impl Rule {
     }
 }
 
-/// The rule whose id a finding carries (`rule.id`), if this build has it.
+/// The rule whose id a finding carries (`rule.id`), if this build has it: an event rule, or
+/// the audit's [`exposure`] rule.
 pub fn of(finding: &Finding) -> Option<&'static Rule> {
     RULES
         .iter()
         .copied()
+        .chain([&exposure::RULE])
         .find(|rule| rule.identity.id == finding.rule.id)
 }
 

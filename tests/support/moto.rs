@@ -40,6 +40,9 @@ def watch():
         time.sleep(0.5)
     os._exit(0)
 threading.Thread(target=watch, daemon=True).start()
+# No AMIs of Amazon's in every account and region: the audit lists what an account owns, and
+# moto would count their thousand snapshots as the account's own.
+os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
 from moto.server import main
 main(["-H", "127.0.0.1", "-p", sys.argv[1]])
 "#;

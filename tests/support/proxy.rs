@@ -62,9 +62,19 @@ struct Rule {
     left: Option<usize>,
 }
 
+/// A canned answer: given instead of forwarding to moto for every request whose start line,
+/// headers and body contain all of `matches` (an API that moto lacks, answered as its
+/// reference documents it; or a refusal for one account or region).
+#[derive(Debug, Clone)]
+struct Canned {
+    matches: Vec<String>,
+    answer: Message,
+}
+
 #[derive(Debug, Default)]
 struct State {
     rules: Vec<Rule>,
+    canned: Vec<Canned>,
     requests: BTreeMap<Kind, usize>,
     /// `GetObject` requests by path.
     gets: HashMap<String, usize>,
@@ -128,6 +138,15 @@ impl Proxy {
             path_contains: path_contains.map(str::to_owned),
             fault,
             left: times,
+        });
+    }
+
+    /// Answers every request that contains all of `matches` (in its start line, headers or
+    /// body) with `status` and `body` (XML), instead of forwarding it.
+    pub fn answer(&self, matches: &[&str], status: u16, body: &str) {
+        self.state.lock().unwrap().canned.push(Canned {
+            matches: matches.iter().map(|m| (*m).to_owned()).collect(),
+            answer: Message::response(status, "text/xml", body.to_owned()),
         });
     }
 
@@ -341,6 +360,18 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> i
     let Some(request) = read_message(&mut client, false).await? else {
         return Ok(());
     };
+    let canned = {
+        let text = String::from_utf8_lossy(&request.to_bytes()).into_owned();
+        let s = state.lock().unwrap();
+        s.canned
+            .iter()
+            .find(|c| c.matches.iter().all(|m| text.contains(m.as_str())))
+            .map(|c| c.answer.clone())
+    };
+    if let Some(answer) = canned {
+        client.write_all(&answer.to_bytes()).await?;
+        return client.shutdown().await;
+    }
     let kind = classify(&request);
     let path = request.path().to_owned();
     let fault = {

@@ -1,0 +1,157 @@
+//! `audit`: what each account owns that is shared outside it now, across accounts and regions.
+
+use std::io::{self, IsTerminal};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::output::{self, Color, Format};
+use crate::audit::{self, Options, Plan, Role, Totals};
+use crate::config::Config;
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Regions to audit (repeat, or separate with commas) [default: AUDIT_REGIONS, else every
+    /// region enabled for each account]
+    #[arg(long = "region", value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Accounts to audit (repeat, or separate with commas), each through --role-name
+    /// [default: the caller's own account]
+    #[arg(long = "account", value_delimiter = ',')]
+    pub accounts: Vec<String>,
+    /// Audit every active account of the organization (organizations:ListAccounts, from the
+    /// management account or a delegated administrator), each through --role-name.
+    #[arg(long, conflicts_with = "accounts")]
+    pub organization: bool,
+    /// The role to assume in each account (audit-role.yaml creates it) [default:
+    /// AUDIT_ROLE_NAME]
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    /// The external id the role's trust policy requires [default: AUDIT_EXTERNAL_ID]
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Also publish the exposures to the SNS topic in FINDINGS_TOPIC_ARN (de-duplicated by
+    /// DEDUP_TABLE, so that a daily audit alerts once per exposure).
+    #[arg(long)]
+    pub publish: bool,
+    /// Do not print the summary line on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Account-regions audited side by side (each has EC2 buckets of its own).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Permission reads in flight in one account-region, paced by EC2's bucket for the call
+    /// (100, then 20 a second).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub per_region: u16,
+    /// How exposures are printed [default: text on a terminal, json otherwise]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// When text is coloured.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+/// Runs `audit`; returns the process exit status: 0 when every account and region was read,
+/// 2 when any could not be (they are named), 1 when an exposure could not be published.
+pub async fn audit(args: AuditArgs) -> ExitCode {
+    let mut config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.publish && config.outputs.topic_arn.is_none() {
+        eprintln!("error: --publish needs FINDINGS_TOPIC_ARN");
+        return ExitCode::from(2);
+    }
+    config.clients.retry_attempts = Some(10);
+    let role = match args.role_name.clone() {
+        Some(name) => Some(Role {
+            name,
+            external_id: args.external_id.clone(),
+        }),
+        None => config.audit.role.clone(),
+    };
+    if args.organization && role.is_none() {
+        eprintln!("error: --organization needs --role-name (or AUDIT_ROLE_NAME)");
+        return ExitCode::from(2);
+    }
+    let sdk = crate::aws::sdk_config(&config.clients).await;
+    let plan = match Plan::new(
+        sdk.clone(),
+        &config.clients,
+        args.accounts.clone(),
+        args.organization,
+        role,
+    )
+    .await
+    {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let sink = crate::sink::build(
+        &config.outputs,
+        Some(&sdk),
+        &config.clients,
+        args.publish,
+        true,
+        output::lines(
+            args.format,
+            args.color,
+            io::stdout().is_terminal(),
+            |name| std::env::var_os(name),
+        ),
+    );
+    let regions = match args.regions.is_empty() {
+        true => config.audit.regions.clone(),
+        false => args.regions.iter().map(|r| r.trim().to_owned()).collect(),
+    };
+    let options = Options {
+        trusted: config.settings.trusted.clone(),
+        regions,
+        per_region: usize::from(args.per_region),
+        side_by_side: usize::from(args.concurrency),
+        time: crate::finding::rfc3339_of_epoch(crate::epoch_ms() / 1000),
+    };
+    let started = Instant::now();
+    let totals = Totals::default();
+    audit::run(&plan, &config.clients, &options, sink.as_ref(), &totals).await;
+    let report = totals.report();
+    if !args.quiet {
+        for u in &report.unreadable {
+            let region = u
+                .region
+                .as_deref()
+                .map(|r| format!(" {r}"))
+                .unwrap_or_default();
+            eprintln!("error: account {}{region}: {}", u.account, u.reason);
+        }
+        let published = if args.publish {
+            format!(", {} published", report.delivered)
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "audited {} accounts, {} regions: {} resources, {} exposures{published}, {} unreadable in {:.2}s",
+            report.accounts,
+            report.regions,
+            report.resources,
+            report.exposures,
+            report.unreadable.len(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    if !report.unreadable.is_empty() {
+        ExitCode::from(2)
+    } else if report.undelivered > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,426 @@
+//! The audit against moto: each account's snapshots, AMIs and RDS snapshots as they are shared
+//! now, read through the SDK's EC2, RDS, STS and Organizations clients. moto lacks the block
+//! public access state queries (`GetSnapshotBlockPublicAccessState`,
+//! `GetImageBlockPublicAccessState`): the test proxy answers them as the EC2 API reference
+//! documents their responses, per region. Each test works in accounts of its own, entered by
+//! assuming a role as the audit does (moto gives each account its own resources).
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{Region, SdkConfig};
+use aws_sdk_ec2::types::{
+    LaunchPermission, LaunchPermissionModifications, OperationType, SnapshotAttributeName,
+};
+use support::moto::{moto, AtMoto};
+use support::proxy::Proxy;
+
+const ROLE: &str = "snapshot-share-detector-audit";
+const FOREIGN: &str = "222222222222";
+const TRUSTED: &str = "333333333333";
+
+/// A 12-digit account of this test alone.
+fn account(n: u64) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    format!(
+        "{:012}",
+        (nanos / 1000 + n * 7_919) % 900_000_000_000 + 100_000_000_000
+    )
+}
+
+/// SDK configuration with the credentials of `ROLE` in `account`, as moto gives them.
+async fn enter(account: &str, region: &str) -> SdkConfig {
+    let base = support::moto::sdk_config(&moto().endpoint).await;
+    let creds = aws_sdk_sts::Client::new(&base)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/{ROLE}"))
+        .role_session_name("seed")
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    base.to_builder()
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            aws_sdk_sts::config::Credentials::new(
+                creds.access_key_id,
+                creds.secret_access_key,
+                Some(creds.session_token),
+                None,
+                "moto",
+            ),
+        ))
+        .build()
+}
+
+/// A snapshot of a new volume, shared with `users` (and everyone when `public`).
+async fn snapshot(ec2: &aws_sdk_ec2::Client, region: &str, users: &[&str], public: bool) -> String {
+    let volume = ec2
+        .create_volume()
+        .availability_zone(format!("{region}a"))
+        .size(1)
+        .send()
+        .await
+        .unwrap();
+    let id = ec2
+        .create_snapshot()
+        .volume_id(volume.volume_id.unwrap())
+        .send()
+        .await
+        .unwrap()
+        .snapshot_id
+        .unwrap();
+    // moto reads the older form of the call (`UserId.N`, `UserGroup.N`), which AWS accepts too.
+    if !users.is_empty() || public {
+        let mut call = ec2
+            .modify_snapshot_attribute()
+            .snapshot_id(&id)
+            .attribute(SnapshotAttributeName::CreateVolumePermission)
+            .operation_type(OperationType::Add);
+        for user in users {
+            call = call.user_ids(*user);
+        }
+        if public {
+            call = call.group_names("all");
+        }
+        call.send().await.unwrap();
+    }
+    id
+}
+
+/// An AMI of a new instance, its launch permission given to `users`.
+async fn image(ec2: &aws_sdk_ec2::Client, name: &str, users: &[&str]) -> String {
+    let instance = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap();
+    let instance = instance.instances()[0].instance_id().unwrap().to_owned();
+    let id = ec2
+        .create_image()
+        .instance_id(instance)
+        .name(name)
+        .send()
+        .await
+        .unwrap()
+        .image_id
+        .unwrap();
+    if !users.is_empty() {
+        let add = users
+            .iter()
+            .map(|u| LaunchPermission::builder().user_id(*u).build())
+            .collect();
+        ec2.modify_image_attribute()
+            .image_id(&id)
+            .launch_permission(
+                LaunchPermissionModifications::builder()
+                    .set_add(Some(add))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    id
+}
+
+/// A manual RDS snapshot shared with `users`.
+async fn db_snapshot(config: &SdkConfig, name: &str, users: &[&str]) -> String {
+    let rds = aws_sdk_rds::Client::new(config);
+    rds.create_db_instance()
+        .db_instance_identifier(name)
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .master_username("admin")
+        .master_user_password("password-password")
+        .allocated_storage(20)
+        .send()
+        .await
+        .unwrap();
+    let id = format!("{name}-snap");
+    rds.create_db_snapshot()
+        .db_instance_identifier(name)
+        .db_snapshot_identifier(&id)
+        .send()
+        .await
+        .unwrap();
+    rds.modify_db_snapshot_attribute()
+        .db_snapshot_identifier(&id)
+        .attribute_name("restore")
+        .set_values_to_add(Some(users.iter().map(|u| (*u).to_owned()).collect()))
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+/// The proxy in front of moto, answering the block public access queries of each region as
+/// the EC2 API reference documents their responses.
+async fn proxy(states: &[(&str, &str)]) -> Proxy {
+    let upstream = moto().endpoint.trim_start_matches("http://").to_owned();
+    let proxy = Proxy::start(&upstream).await;
+    for (region, state) in states {
+        let scope = format!("/{region}/ec2/aws4_request");
+        proxy.answer(
+            &["Action=GetSnapshotBlockPublicAccessState", &scope],
+            200,
+            &format!(
+                "<GetSnapshotBlockPublicAccessStateResponse \
+                 xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+                 <requestId>test-proxy</requestId><state>{state}</state>\
+                 </GetSnapshotBlockPublicAccessStateResponse>"
+            ),
+        );
+        proxy.answer(
+            &["Action=GetImageBlockPublicAccessState", &scope],
+            200,
+            "<GetImageBlockPublicAccessStateResponse \
+             xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+             <requestId>test-proxy</requestId>\
+             <imageBlockPublicAccessState>block-new-sharing</imageBlockPublicAccessState>\
+             </GetImageBlockPublicAccessStateResponse>",
+        );
+    }
+    proxy
+}
+
+/// Runs `audit ARGS --format json` against `endpoint`; a run past two minutes is killed, so
+/// that a hang fails the test with what the binary said instead of stalling the suite. It
+/// blocks its thread: the tests run on two workers, so that the proxy serves meanwhile.
+fn audit(endpoint: &str, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_snapshot-share-detector"))
+        .arg("audit")
+        .args(args)
+        .args(["--format", "json"])
+        .at_moto(endpoint)
+        .env("TRUSTED_ACCOUNT_IDS", TRUSTED)
+        .env("RUST_LOG", "info")
+        .env_remove("FINDINGS_TOPIC_ARN")
+        .env_remove("AUDIT_ROLE_NAME")
+        .env_remove("AUDIT_REGIONS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
+}
+
+/// (account, region, resource id, target, severity) of each exposure printed.
+fn exposures(out: &Output) -> BTreeSet<(String, String, String, String, String)> {
+    let found = support::output::findings(out);
+    let set: BTreeSet<_> = found
+        .iter()
+        .map(|f| {
+            let id = ["snapshotId", "imageId", "dbSnapshotIdentifier"]
+                .iter()
+                .find_map(|k| f[*k].as_str())
+                .unwrap_or_else(|| panic!("no resource id: {f}"));
+            (
+                f["cloud"]["account"]["id"].as_str().unwrap().to_owned(),
+                f["cloud"]["region"].as_str().unwrap().to_owned(),
+                id.to_owned(),
+                f["userId"].as_str().unwrap().to_owned(),
+                f["rule"]["severity"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(set.len(), found.len(), "an exposure printed twice");
+    set
+}
+
+fn row(
+    a: &str,
+    r: &str,
+    id: &str,
+    to: &str,
+    sev: &str,
+) -> (String, String, String, String, String) {
+    (a.into(), r.into(), id.into(), to.into(), sev.into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_audit_prints_each_exposure_once_in_two_regions() {
+    let acct = account(1);
+    let mut expected = BTreeSet::new();
+    for region in ["eu-west-1", "us-east-1"] {
+        let config = enter(&acct, region).await;
+        let ec2 = aws_sdk_ec2::Client::new(&config);
+        let foreign = snapshot(&ec2, region, &[FOREIGN], false).await;
+        let public = snapshot(&ec2, region, &[], true).await;
+        snapshot(&ec2, region, &[], false).await;
+        snapshot(&ec2, region, &[TRUSTED], false).await;
+        let shared_ami = image(&ec2, "shared", &[FOREIGN]).await;
+        image(&ec2, "private", &[]).await;
+        expected.insert(row(&acct, region, &foreign, FOREIGN, "medium"));
+        expected.insert(row(&acct, region, &shared_ami, FOREIGN, "medium"));
+        // eu-west-1 blocks all sharing: its public snapshot is unreachable, and rated low.
+        let severity = if region == "eu-west-1" { "low" } else { "high" };
+        expected.insert(row(&acct, region, &public, "all", severity));
+    }
+    let config = enter(&acct, "eu-west-1").await;
+    let db = db_snapshot(&config, &format!("db{acct}"), &[FOREIGN, TRUSTED]).await;
+    expected.insert(row(&acct, "eu-west-1", &db, FOREIGN, "medium"));
+
+    let proxy = proxy(&[
+        ("eu-west-1", "block-all-sharing"),
+        ("us-east-1", "unblocked"),
+    ])
+    .await;
+    let out = audit(
+        &proxy.endpoint,
+        &[
+            "--account",
+            &acct,
+            "--role-name",
+            ROLE,
+            "--region",
+            "eu-west-1,us-east-1",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(exposures(&out), expected, "{stderr}");
+    assert!(stderr.contains("audited 1 accounts, 2 regions"), "{stderr}");
+    let unreachable = support::output::findings(&out)
+        .into_iter()
+        .find(|f| f["rule"]["severity"] == "low")
+        .unwrap();
+    assert_eq!(unreachable["audit"]["reachable"], false);
+    assert_eq!(
+        unreachable["audit"]["block_public_access"],
+        "block-all-sharing"
+    );
+    assert_eq!(unreachable["event"]["kind"], "state");
+
+    // Audited again: the same ids, so that the idempotency store alerts once.
+    let again = audit(
+        &proxy.endpoint,
+        &[
+            "--account",
+            &acct,
+            "--role-name",
+            ROLE,
+            "--region",
+            "eu-west-1,us-east-1",
+        ],
+    );
+    let ids = |o: &Output| -> BTreeSet<String> {
+        support::output::findings(o)
+            .iter()
+            .map(|f| f["finding_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&out), ids(&again));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_an_account_that_cannot_be_entered_is_named_and_the_others_are_audited() {
+    let (open, closed) = (account(2), account(3));
+    let config = enter(&open, "eu-west-1").await;
+    let shared = snapshot(
+        &aws_sdk_ec2::Client::new(&config),
+        "eu-west-1",
+        &[FOREIGN],
+        false,
+    )
+    .await;
+    let proxy = proxy(&[("eu-west-1", "unblocked")]).await;
+    proxy.answer(
+        &["Action=AssumeRole", &format!("iam%3A%3A{closed}%3Arole")],
+        403,
+        &format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>\
+             <Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to \
+             perform: sts:AssumeRole on resource: arn:aws:iam::{closed}:role/{ROLE}</Message>\
+             </Error><RequestId>test-proxy</RequestId></ErrorResponse>"
+        ),
+    );
+    let accounts = format!("{open},{closed}");
+    let out = audit(
+        &proxy.endpoint,
+        &[
+            "--account",
+            &accounts,
+            "--role-name",
+            ROLE,
+            "--region",
+            "eu-west-1",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("error: account {closed}: cannot assume")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("AccessDenied"), "{stderr}");
+    assert_eq!(
+        exposures(&out),
+        BTreeSet::from([row(&open, "eu-west-1", &shared, FOREIGN, "medium")])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_audit_of_the_organization_reads_every_member() {
+    let base = support::moto::sdk_config(&moto().endpoint).await;
+    let org = aws_sdk_organizations::Client::new(&base);
+    org.create_organization().send().await.unwrap();
+    let mut members = Vec::new();
+    for name in ["member-a", "member-b"] {
+        let created = org
+            .create_account()
+            .account_name(name)
+            .email(format!("{name}@example.com"))
+            .send()
+            .await
+            .unwrap();
+        members.push(created.create_account_status.unwrap().account_id.unwrap());
+    }
+    let mut expected = BTreeSet::new();
+    for member in &members {
+        let config = enter(member, "eu-west-1").await;
+        let id = snapshot(
+            &aws_sdk_ec2::Client::new(&config),
+            "eu-west-1",
+            &[FOREIGN],
+            false,
+        )
+        .await;
+        expected.insert(row(member, "eu-west-1", &id, FOREIGN, "medium"));
+    }
+    let proxy = proxy(&[("eu-west-1", "unblocked")]).await;
+    let out = audit(
+        &proxy.endpoint,
+        &[
+            "--organization",
+            "--role-name",
+            ROLE,
+            "--region",
+            "eu-west-1",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // The management account and both members, each entered through the role.
+    assert!(stderr.contains("audited 3 accounts, 3 regions"), "{stderr}");
+    let found: BTreeSet<_> = exposures(&out)
+        .into_iter()
+        .filter(|e| members.contains(&e.0))
+        .collect();
+    assert_eq!(found, expected, "{stderr}");
+}
