@@ -30,13 +30,13 @@ lint-deps:
 	@$(CARGO) deny --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-deny --version $(CARGO_DENY_VERSION)
 
 ## Formatting, lints, the dependencies' licences, duplicates and sources (deny.toml; offline:
-## the advisory database is not fetched), and the templates' checks (the detector's and the
-## organization forwarder's), as CI runs them.
+## the advisory database is not fetched), and the templates' checks (the detector's, the
+## organization forwarder's and the audit's member role), as CI runs them.
 lint: lint-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) deny --locked check --hide-inclusion-graph licenses bans sources
-	cfn-lint template.yaml forwarder.yaml
+	cfn-lint template.yaml forwarder.yaml audit-role.yaml
 	sam validate --lint
 
 ## The Lambda package: the release arm64 bootstrap, zipped, and its size.

@@ -7,12 +7,17 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::cfn::{load, resources, statements, strings, template, with_action};
+use snapshot_share_detector::audit::ACTIONS;
+use support::cfn::{actions, load, resources, statements, strings, template, with_action};
 use support::stack::{assert_refusals, Stack};
 
 #[test]
 fn no_wildcard_action_or_resource_where_a_narrower_one_exists() {
-    for (path, least) in [("template.yaml", 10), ("forwarder.yaml", 2)] {
+    for (path, least) in [
+        ("template.yaml", 10),
+        ("forwarder.yaml", 2),
+        ("audit-role.yaml", 1),
+    ] {
         let t = load(path);
         let all = statements(&t);
         assert!(all.len() >= least, "{path}: only {} statements", all.len());
@@ -28,6 +33,29 @@ const PREFIX_PARAMETERS: &[(&str, &str)] = &[
     ("BatchOperationsBucketName", "BatchOperationsReportPrefix"),
 ];
 
+/// Actions that have no resource-level permission (the Service Authorization Reference lists
+/// no resource type for them): `*` is the only resource AWS accepts. Organizations' account
+/// list, Access Analyzer's list of analyzers, the log deliveries a state machine's logging
+/// asks its role for, and the audit's calls that list or read a region's settings.
+const STAR_ONLY: &[&str] = &[
+    "organizations:DescribeOrganization",
+    "organizations:ListAccounts",
+    "access-analyzer:ListAnalyzers",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+    "ec2:DescribeRegions",
+    "ec2:DescribeSnapshots",
+    "ec2:DescribeImages",
+    "ec2:GetSnapshotBlockPublicAccessState",
+    "ec2:GetImageBlockPublicAccessState",
+];
+
 /// Every `*` in an action, resource or principal of these statements, but for the few that
 /// are the narrowest AWS allows, each named below.
 fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
@@ -41,14 +69,22 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
             continue; // a deny may be broad: it only takes away
         }
         let key_policy = t["Resources"][at.as_str()]["Type"] == "AWS::KMS::Key";
-        // organizations:ListAccounts and DescribeOrganization have no resource-level
-        // permission: AWS accepts only "*" for them. Allowed alone in their statement, so that
-        // the "*" covers nothing else.
-        let list_accounts = strings(&s["Action"])
-            == [
-                "organizations:DescribeOrganization",
-                "organizations:ListAccounts",
-            ];
+        // Actions with no resource-level permission: AWS accepts only "*" for them. Allowed
+        // in a statement of such actions only, so that the "*" covers nothing else.
+        let star_only = strings(&s["Action"])
+            .iter()
+            .all(|a| STAR_ONLY.contains(&a.as_str()));
+        // The audit's read-only calls in an account, exactly: half have no resource-level
+        // permission; the attribute calls take a snapshot's or an image's ARN, which for EC2
+        // names no account ("every snapshot" is "*" again), and for RDS would narrow nothing
+        // the calls return (the template's comment says why, where it grants them).
+        let audit_reads = {
+            let mut granted = strings(&s["Action"]);
+            let mut audit: Vec<String> = ACTIONS.iter().map(|a| a.to_string()).collect();
+            granted.sort();
+            audit.sort();
+            granted == audit
+        };
         for action in strings(&s["Action"]) {
             // The one exception: a key policy lets the account administer its key through IAM
             // (the AWS default key policy); without it a key can become unmanageable.
@@ -88,9 +124,23 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
                         .as_str()
                         .is_some_and(|p| p.starts_with("^[^*]"))
             });
+            // The audit's member role, by a name that cannot hold a "*", in any account (the
+            // organization's accounts are not known to the template, and change).
+            let member_role = strings(&s["Action"]) == ["sts:AssumeRole"]
+                && resource.ends_with(":iam::*:role/${AuditRoleName}")
+                && t["Parameters"]["AuditRoleName"]["AllowedPattern"]
+                    .as_str()
+                    .is_some_and(|p| !p.contains('*'));
+            // Access Analyzer's findings: the analyzers of this account, in every region.
+            let own_analyzers = strings(&s["Action"]) == ["access-analyzer:ListFindings"]
+                && resource.ends_with(":access-analyzer:*:${AWS::AccountId}:analyzer/*");
             let wildcard = resource.contains('*') || group_arn;
-            let narrowest =
-                group_arn || group_streams || object_prefix || (list_accounts && resource == "*");
+            let narrowest = group_arn
+                || group_streams
+                || object_prefix
+                || member_role
+                || own_analyzers
+                || ((star_only || audit_reads) && resource == "*");
             if wildcard && !narrowest {
                 problems.push(format!("{at}: resource {resource}"));
             }
@@ -114,14 +164,8 @@ fn the_function_may_only_publish_read_trail_objects_and_write_its_logs() {
         .into_iter()
         .filter(|(at, _)| at.starts_with("DetectorRole/"))
         .collect();
-    let mut actions: Vec<String> = role
-        .iter()
-        .flat_map(|(_, s)| strings(&s["Action"]))
-        .collect();
-    actions.sort();
-    actions.dedup();
     assert_eq!(
-        actions,
+        actions(role.iter().map(|(_, s)| s)),
         [
             "dynamodb:GetItem",
             "dynamodb:PutItem",
@@ -308,12 +352,6 @@ fn a_function_deployed_with_cargo_lambda_gets_a_role_of_its_own() {
         assert!(!publishing(&separate).is_empty());
 
         // And nothing else: no trail, no queue.
-        let mut actions: Vec<String> = separate
-            .iter()
-            .flat_map(|s| strings(&s["Action"]))
-            .collect();
-        actions.sort();
-        actions.dedup();
         let expected = [
             "kms:Decrypt",
             "kms:GenerateDataKey",
@@ -321,7 +359,7 @@ fn a_function_deployed_with_cargo_lambda_gets_a_role_of_its_own() {
             "logs:PutLogEvents",
             "sns:Publish",
         ];
-        assert_eq!(actions, expected);
+        assert_eq!(actions(&separate), expected);
         assert_eq!(
             stack
                 .eval(&t["Outputs"]["CargoLambdaRoleArn"]["Value"])

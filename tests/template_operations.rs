@@ -376,6 +376,7 @@ fn every_role_takes_the_permissions_boundary() {
         ("TrailBucketName", "org-trail"),
         ("CargoLambdaFunctionName", "detector"),
         ("BatchOperationsBucketName", "detector-batch"),
+        ("AuditSchedule", "daily"),
     ];
     let mut params = all.to_vec();
     params.push(("PermissionsBoundaryArn", boundary));
@@ -394,7 +395,7 @@ fn every_role_takes_the_permissions_boundary() {
         );
         assert!(free.properties(name)["PermissionsBoundary"].is_null());
     }
-    assert_eq!(roles, 3);
+    assert_eq!(roles, 6);
 
     let f = load("forwarder.yaml");
     let bus = "arn:aws:events:us-east-1:111122223333:event-bus/central";
@@ -427,6 +428,7 @@ const TAGGED: &[&str] = &[
     "AWS::Events::EventBus",
     "AWS::CloudWatch::Alarm",
     "AWS::Lambda::EventSourceMapping",
+    "AWS::StepFunctions::StateMachine",
 ];
 const UNTAGGABLE: &[&str] = &[
     "AWS::KMS::Alias",
@@ -436,11 +438,12 @@ const UNTAGGABLE: &[&str] = &[
     "AWS::Events::EventBusPolicy",
     "AWS::Lambda::Permission",
     "AWS::Logs::SubscriptionFilter",
+    "AWS::Scheduler::Schedule",
 ];
 
 #[test]
 fn every_resource_that_takes_tags_has_them() {
-    for path in ["template.yaml", "forwarder.yaml"] {
+    for path in ["template.yaml", "forwarder.yaml", "audit-role.yaml"] {
         let t = load(path);
         for (name, r) in resources(&t) {
             let ty = r["Type"].as_str().unwrap();

@@ -25,7 +25,9 @@ pub const ACTIONS: &[&str] = &[
 
 /// What the auditing account itself calls, never a member: the role it assumes in each member,
 /// the organization's accounts, and IAM Access Analyzer's findings (from the delegated
-/// administrator).
+/// administrator). In IAM's spelling, which is not always the API's: the `ListFindingsV2` call
+/// is authorised as `access-analyzer:ListFindings` (its API reference says so, and IAM knows no
+/// `ListFindingsV2` action: a policy granting it would grant nothing).
 pub const CENTRAL_ACTIONS: &[&str] = &[
     "sts:AssumeRole",
     "organizations:ListAccounts",

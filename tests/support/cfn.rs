@@ -1,7 +1,7 @@
-//! The CloudFormation templates (template.yaml, forwarder.yaml) read as data, and the walkers
-//! over their resources and policies. The template tests say what we promise about the
-//! templates; reading them the way CloudFormation does, in one place, keeps every test
-//! file's reading the same.
+//! The CloudFormation templates (template.yaml, forwarder.yaml, audit-role.yaml) read as data,
+//! and the walkers over their resources and policies. The template tests say what we promise
+//! about the templates; reading them the way CloudFormation does, in one place, keeps every
+//! test file's reading the same.
 
 use serde_json::{json, Value};
 
@@ -100,6 +100,17 @@ pub fn strings(v: &Value) -> Vec<String> {
         Value::Array(items) => items.iter().flat_map(strings).collect(),
         other => vec![other.to_string()],
     }
+}
+
+/// The actions of these statements, sorted, each once.
+pub fn actions<'a>(statements: impl IntoIterator<Item = &'a Value>) -> Vec<String> {
+    let mut out: Vec<String> = statements
+        .into_iter()
+        .flat_map(|s| strings(&s["Action"]))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The statements of a role that carry one of these actions.
