@@ -6,7 +6,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 PIP = $(PYTHON) -m pip install --quiet
 
-.PHONY: test test-deps lint lint-deps scan bench bench-s3 bench-s3-deps package
+.PHONY: test test-deps lint lint-deps scan bench bench-s3 bench-s3-filtered bench-s3-deps package
 
 ## Everything the tests need that cargo does not fetch: the moto server (S3, SNS, SQS) and
 ## cargo-lambda (the Lambda runtime emulator of tests/lambda_watch.rs).
@@ -79,3 +79,11 @@ BENCH_FILES ?= 2000
 bench-s3: bench-s3-deps
 	$(BENCH_BUILD)
 	$(S3_BENCH) --files $(BENCH_FILES)
+
+## Issue 21: the date-filtered `scan s3://` against the unfiltered one, in the same run, on the
+## issue's bucket (3 accounts, 1 region, 28 days); fails above 1.3x. BASELINE=path/to/binary
+## times an older build in the same runs.
+bench-s3-filtered: bench-s3-deps
+	$(BENCH_BUILD)
+	$(PYTHON) bench/s3_bench.py --latency-ms 30 --backends 2 --repeat 4 --files $(BENCH_FILES) \
+		--filtered --accounts 3 --regions 1 --days 28 --max-ratio 1.3 $(if $(BASELINE),--baseline $(BASELINE))

@@ -33,12 +33,19 @@ What it does, all on loopback:
      at a time, no listing): the least time any client needs through this emulator on this
      machine, to tell a slow client from a slow emulator.
 
+With --filtered (issue 21; s3_filtered.py) it times instead, in the same run, `scan s3://` of
+the prefix unfiltered and the date-filtered scan of the same objects (--since/--until covering
+every day, --account/--region naming every account and region), and --baseline BIN the same
+two scans with another build; --accounts/--regions/--days choose the bucket's shape.
+
 Usage:
 
     make bench-s3                                   # installs moto[server], awscli, waitress; builds
     python3 bench/s3_bench.py --files 200           # a quick check
     python3 bench/s3_bench.py --bin /path/to/snapshot-share-detector --concurrency 32
     python3 bench/s3_bench.py --backends 2 --floor  # when one moto process is the bottleneck
+    python3 bench/s3_bench.py --backends 2 --filtered --accounts 3 --regions 1 --days 28 \
+        --baseline /path/to/an/older/snapshot-share-detector     # issue 21
 
 Exit status: 0 when the findings agree (whatever the speed; --min-ratio makes a ratio below it
 fail too), 1 otherwise.
@@ -56,7 +63,8 @@ import sys
 import tempfile
 import time
 
-from s3_files import BUCKET, PREFIX, generate, upload
+import s3_filtered
+from s3_files import BUCKET, PREFIX, generate, shape, upload
 from s3_servers import ENV, LatencyProxy, free_port, guarded, start_moto, stop_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -191,6 +199,39 @@ def count_files(path):
     return sum(len(files) for _, _, files in os.walk(path))
 
 
+def filtered(args, binary, layout, planted, scan_env, workdir, motos, proxy):
+    """--filtered: s3_filtered.compare with this run's binaries, servers and bucket."""
+    binaries = {"this build": binary}
+    if args.baseline:
+        binaries["baseline"] = os.path.abspath(args.baseline)
+    for name, path in binaries.items():
+        version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout.strip()
+        log("%s: %s (%s)" % (name, path, version or "no --version"))
+    extra = ["--concurrency", str(args.concurrency)] if args.concurrency is not None else []
+
+    def scan(path, filters):
+        before = proxy.requests
+        with CpuMeter(motos, proxy) as meter:
+            t, _, out, err, cpu = run([path, "scan", *extra, *filters, "s3://%s/%s" % (BUCKET, PREFIX)],
+                                      scan_env, workdir, args.timeout)
+        lines = err.strip().splitlines()
+        return (t, finding_ids(out), lines[-1] if lines else "-", proxy.requests - before,
+                (cpu, meter.moto, meter.proxy))
+
+    print("# %s, %s, %d cores, %s" % (time.strftime("%Y-%m-%d"), platform.machine(), os.cpu_count(),
+                                       platform.platform()))
+    print("# %d %s server(s) behind a loopback proxy adding %g ms per request; scan %s"
+          % (args.backends, "`python3 -m moto.server`" if args.plain_moto else "bench/moto_s3.py",
+             args.latency_ms, " ".join(extra) or "at the binary's default concurrency"))
+    ratios, ok = s3_filtered.compare(scan, binaries, layout, args.files, planted, args.repeat)
+    if not ok:
+        return 1
+    if args.max_ratio is not None and ratios["this build"] > args.max_ratio:
+        log("filtered / unfiltered %.2f above --max-ratio %g" % (ratios["this build"], args.max_ratio))
+        return 1
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=2000, help="log files in the bucket (default 2000)")
@@ -214,7 +255,18 @@ def main():
     ap.add_argument("--min-ratio", type=float,
                     help="fail when `aws s3 cp` time / `scan s3://` time is below this (issue 12: 3)")
     ap.add_argument("--keep", action="store_true", help="keep the downloaded files and the logs")
+    ap.add_argument("--accounts", type=int, default=6, help="accounts the files are spread over (1-6, default 6)")
+    ap.add_argument("--regions", type=int, default=5, help="regions the files are spread over (1-5, default 5)")
+    ap.add_argument("--days", type=int, default=90, help="days the files are spread over (default 90)")
+    ap.add_argument("--filtered", action="store_true",
+                    help="time scan s3:// unfiltered against the date-filtered scan of the same objects, "
+                         "instead of against aws s3 cp (issue 21)")
+    ap.add_argument("--baseline", metavar="BIN",
+                    help="with --filtered, also time this build's two scans in the same runs")
+    ap.add_argument("--max-ratio", type=float,
+                    help="with --filtered, fail when filtered / unfiltered is above this (issue 21: 1.3)")
     args = ap.parse_args()
+    layout = shape(args.accounts, args.regions, args.days)
     if args.files < 1 or args.repeat < 1 or args.backends < 1 or args.shares < 0:
         raise SystemExit("--files, --repeat and --backends must be positive, --shares not negative")
     binary = os.path.abspath(args.bin)
@@ -237,7 +289,7 @@ def main():
         proxy_url = "http://127.0.0.1:%d" % proxy.port
 
         t0 = time.perf_counter()
-        objects, raw_bytes, records, planted = generate(args.files, args.shares, args.seed)
+        objects, raw_bytes, records, planted = generate(args.files, args.shares, args.seed, layout)
         total_bytes = sum(len(body) for _, body in objects)
         log("generated %d files (%d records, %.1f MB gzip, %.1f MB JSON) in %.1f s"
             % (len(objects), records, total_bytes / 1e6, raw_bytes / 1e6, time.perf_counter() - t0))
@@ -255,6 +307,8 @@ def main():
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
             env.pop(name, None)
         scan_env = dict(env, AWS_ENDPOINT_URL=proxy_url, RUST_LOG="warn")
+        if args.filtered:
+            return filtered(args, binary, layout, planted, scan_env, workdir, motos, proxy)
 
         cli = aws_cli()
         cli_version = subprocess.run([*cli, "--version"], capture_output=True, text=True, env=env)

@@ -10,6 +10,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
+from bench import RULE_EVENTS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS_CANDIDATES = [
     os.path.join(ROOT, "tests/fixtures/corpus/all-corpus-records.Records.json.gz"),
@@ -39,17 +41,16 @@ def corpus_path():
 
 def corpus_records():
     """(the corpus records that are no finding, serialized with a placeholder eventID; the
-    Stratus share record). ModifySnapshotAttribute calls and uses of a shared snapshot
-    (SharedSnapshot*, the detector's second kind of finding) are left out of the filler."""
+    Stratus share record). The records of every call a rule reads (bench.py's RULE_EVENTS: the
+    snapshot shares, their uses, the AMI and RDS shares, block public access, attempts) are left
+    out of the filler, so that the findings are the planted shares and nothing else."""
     with gzip.open(corpus_path(), "rt") as f:
         records = json.load(f)["Records"]
     base, share = [], None
     for r in records:
-        if r.get("eventName") == "ModifySnapshotAttribute":
-            if r.get("eventID") == SHARE_EVENT_ID:
-                share = r
-            continue
-        if str(r.get("eventName", "")).startswith("SharedSnapshot"):
+        if r.get("eventID") == SHARE_EVENT_ID:
+            share = r
+        if r.get("eventName") in RULE_EVENTS:
             continue
         r = dict(r)
         r["eventID"] = PLACEHOLDER
@@ -70,17 +71,28 @@ def planted_share(share, account, region, when, event_id):
     return json.dumps(r, separators=(",", ":"))
 
 
-def generate(n_files, n_shares, seed):
-    """[(key, gzip bytes)], total uncompressed bytes, total records, planted eventIDs."""
+def shape(accounts=len(ACCOUNTS), regions=len(REGIONS), days=DAYS):
+    """The first `accounts` accounts, `regions` regions and `days` days from FIRST_DAY: the
+    prefixes the generated files are spread over (all of them, by default)."""
+    if not (1 <= accounts <= len(ACCOUNTS) and 1 <= regions <= len(REGIONS) and days >= 1):
+        raise SystemExit("at most %d accounts and %d regions, at least one of each and a day"
+                         % (len(ACCOUNTS), len(REGIONS)))
+    return ACCOUNTS[:accounts], REGIONS[:regions], days
+
+
+def generate(n_files, n_shares, seed, layout=None):
+    """[(key, gzip bytes)], total uncompressed bytes, total records, planted eventIDs; the files
+    spread over `layout` (accounts, regions, days; see shape())."""
+    accounts, regions, days = layout or shape()
     rng = random.Random(seed)
     base, share = corpus_records()
     share_files = set(rng.sample(range(n_files), min(n_shares, n_files)))
     objects, planted = [], []
     raw_bytes = records = 0
     for i in range(n_files):
-        account = rng.choice(ACCOUNTS)
-        region = rng.choice(REGIONS)
-        when = FIRST_DAY + timedelta(days=rng.randrange(DAYS), minutes=5 * rng.randrange(288))
+        account = rng.choice(accounts)
+        region = rng.choice(regions)
+        when = FIRST_DAY + timedelta(days=rng.randrange(days), minutes=5 * rng.randrange(288))
         suffix = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(16))
         key = "%s%s/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_%s.json.gz" % (
             PREFIX, ORG, account, region, when.strftime("%Y/%m/%d"), account, region,

@@ -25,7 +25,8 @@
 //!   of the target, from [`org`]). A new output is a new module there.
 //! - [`pipeline`] joins a store to a sink and counts what happened in a [`tally::Tally`];
 //!   [`lambda`] and [`cli`] are the two ways in, [`config`] and [`aws`] set them up, and
-//!   [`metrics`] reports each invocation.
+//!   [`metrics`] reports each invocation. [`walk`] walks a tree of requests (S3 prefixes and
+//!   pages for `scan s3://`, accounts and regions for the audit) many at once, in order.
 
 pub mod audit;
 pub mod aws;
@@ -46,6 +47,7 @@ pub mod tally;
 mod testing;
 pub mod text;
 pub mod trigger;
+pub mod walk;
 
 /// An error and its chain of causes in one line, each cause once (the SDK and `io::Error`
 /// often put the reason a level down, behind a bare "dispatch failure" or "streaming error").

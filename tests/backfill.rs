@@ -4,12 +4,14 @@
 //! tests/backfill_s3.rs runs `scan s3://` against S3 itself.)
 
 use serde_json::{json, Value};
-use snapshot_share_detector::cli::layout::{self, Day, Filters};
+use snapshot_share_detector::cli::layout::{self, Day, Filters, Walked};
 use snapshot_share_detector::config::Settings;
 use snapshot_share_detector::lambda::{Handler, Response};
 use snapshot_share_detector::pipeline::Pipeline;
 use snapshot_share_detector::sink::Memory;
-use snapshot_share_detector::source::{Failure, MemoryStore, ObjectRef};
+use snapshot_share_detector::source::{
+    Failure, ListRequest, Listing, MemoryStore, ObjectError, ObjectRef, ObjectStore, Opened,
+};
 use snapshot_share_detector::trigger::s3_batch::ResultCode;
 use tokio::sync::mpsc;
 
@@ -20,7 +22,12 @@ const REGIONS: [&str; 3] = ["eu-west-1", "us-east-1", "us-west-2"];
 /// An organization trail's bucket: 3 accounts x 3 regions x 5 days (2024-08-01..05) x 2
 /// files, plus digest files and a folder marker.
 fn org_bucket() -> MemoryStore {
-    let store = MemoryStore::new();
+    org_bucket_paged(1000)
+}
+
+/// [`org_bucket`], listed in pages of `page` entries.
+fn org_bucket_paged(page: usize) -> MemoryStore {
+    let store = MemoryStore::with_page_size(page);
     for account in ACCOUNTS {
         for region in REGIONS {
             for day in 1..=5 {
@@ -42,6 +49,17 @@ fn org_bucket() -> MemoryStore {
 }
 
 async fn walk(store: &MemoryStore, prefix: &str, filters: &Filters) -> (Vec<String>, u64) {
+    let (keys, walked) = walk_at(store, prefix, filters, 8).await;
+    (keys, walked.unwrap().pruned)
+}
+
+/// The keys a walk with `bound` LISTs at once hands out, and how it ended.
+async fn walk_at<T: ObjectStore>(
+    store: &T,
+    prefix: &str,
+    filters: &Filters,
+    bound: usize,
+) -> (Vec<String>, Result<Walked, ObjectError>) {
     let (tx, mut rx) = mpsc::channel::<ObjectRef>(8);
     let collect = async {
         let mut keys = Vec::new();
@@ -51,10 +69,10 @@ async fn walk(store: &MemoryStore, prefix: &str, filters: &Filters) -> (Vec<Stri
         keys
     };
     let (walked, keys) = tokio::join!(
-        async move { layout::walk(store, BUCKET, prefix, filters, &tx).await },
+        async move { layout::walk(store, BUCKET, prefix, filters, bound, &tx).await },
         collect
     );
-    (keys, walked.unwrap().pruned)
+    (keys, walked)
 }
 
 #[tokio::test]
@@ -115,6 +133,133 @@ async fn an_open_date_range_lists_years_months_and_days_and_prunes_by_them() {
     let (lists, gets) = store.requests();
     // Accounts (1), then per account: years (1), months (1), days (1), each kept day (2).
     assert_eq!((lists, gets), (1 + 3 * (1 + 1 + 1 + 2), 0));
+}
+
+/// The filters of the tests above, and none.
+fn every_filter() -> Vec<(&'static str, Filters)> {
+    let day = |d| Some(Day::parse(d).unwrap());
+    vec![
+        ("AWSLogs/", Filters::default()),
+        (
+            "AWSLogs/",
+            Filters {
+                since: day("2024-08-02"),
+                until: day("2024-08-04"),
+                accounts: vec!["444455556666".into(), "111122223333".into()],
+                regions: vec!["us-east-1".into(), "eu-west-1".into()],
+            },
+        ),
+        (
+            "AWSLogs/o-exampleorg1/",
+            Filters {
+                since: day("2024-08-04"),
+                ..Filters::default()
+            },
+        ),
+        (
+            "",
+            Filters {
+                until: day("2024-08-02"),
+                regions: vec!["us-west-2".into()],
+                ..Filters::default()
+            },
+        ),
+    ]
+}
+
+/// Many LISTs at once change nothing but the time: the same keys in the same order, the same
+/// LISTs and skipped prefixes, whether listings come in pages of 1,000 or of 1.
+#[tokio::test]
+async fn any_bound_lists_the_same_keys_in_the_same_order_with_the_same_requests() {
+    for (prefix, filters) in every_filter() {
+        for page in [1000, 2, 1] {
+            let mut first = None;
+            for bound in [1, 3, 64] {
+                let store = org_bucket_paged(page);
+                let (keys, walked) = walk_at(&store, prefix, &filters, bound).await;
+                let walked = walked.unwrap();
+                assert_eq!(walked.lists, store.requests().0);
+                let mut sorted = keys.clone();
+                sorted.sort();
+                assert_eq!(keys, sorted, "{prefix} {filters:?}");
+                assert!(!keys.is_empty(), "{prefix} {filters:?}");
+                let seen = first.get_or_insert_with(|| (keys.clone(), walked));
+                assert_eq!(
+                    (&keys, &walked),
+                    (&seen.0, &seen.1),
+                    "{prefix} {filters:?} page {page} bound {bound}"
+                );
+            }
+        }
+    }
+}
+
+/// A store whose LISTs of one prefix fail.
+struct FailingList {
+    store: MemoryStore,
+    prefix: &'static str,
+}
+
+impl ObjectStore for FailingList {
+    async fn open(&self, object: &ObjectRef) -> Result<Opened, ObjectError> {
+        self.store.open(object).await
+    }
+
+    async fn list(&self, request: &ListRequest) -> Result<Listing, ObjectError> {
+        if request.prefix == self.prefix {
+            return Err(ObjectError {
+                object: format!("s3://{BUCKET}/{}", request.prefix),
+                failure: Failure::AccessDenied,
+                reason: "ListObjectsV2 failed: AccessDenied".into(),
+            });
+        }
+        self.store.list(request).await
+    }
+}
+
+/// A LIST that fails ends the walk where a sequential walk would have: the keys before it are
+/// handed out, none after it, though later prefixes were listed at the same time.
+#[tokio::test]
+async fn a_failed_list_ends_the_walk_in_its_place() {
+    let failing = "AWSLogs/o-exampleorg1/444455556666/CloudTrail/us-east-1/2024/08/03/";
+    let filters = &every_filter()[1].1;
+    let (all, _) = walk_at(&org_bucket(), "AWSLogs/", filters, 1).await;
+    for bound in [1, 4, 64] {
+        let store = FailingList {
+            store: org_bucket(),
+            prefix: failing,
+        };
+        let (keys, walked) = walk_at(&store, "AWSLogs/", filters, bound).await;
+        let error = walked.unwrap_err();
+        assert!(error.object.ends_with(failing), "{error}");
+        let before: Vec<&String> = all.iter().take_while(|k| k.as_str() < failing).collect();
+        assert!(!before.is_empty() && before.len() < all.len());
+        assert_eq!(keys.iter().collect::<Vec<_>>(), before, "bound {bound}");
+    }
+}
+
+/// A receiver that goes away ends the walk early, and well: no error, and the LISTs stop.
+#[tokio::test]
+async fn the_walk_ends_when_its_receiver_goes_away() {
+    let filters = &every_filter()[1].1;
+    let (all, walked) = walk_at(&org_bucket_paged(1), "AWSLogs/", filters, 1).await;
+    let all_lists = walked.unwrap().lists;
+    let store = org_bucket_paged(1);
+    let (tx, mut rx) = mpsc::channel::<ObjectRef>(1);
+    let first_three = async move {
+        let mut keys = Vec::new();
+        while keys.len() < 3 {
+            keys.push(rx.recv().await.unwrap().key);
+        }
+        keys
+    };
+    let (walked, keys) = tokio::join!(
+        layout::walk(&store, BUCKET, "AWSLogs/", filters, 4, &tx),
+        first_three
+    );
+    assert_eq!(keys, all[..3]);
+    let lists = walked.unwrap().lists;
+    assert!(lists < all_lists, "{lists} LISTs of {all_lists}");
 }
 
 #[test]

@@ -4,15 +4,19 @@
 //! days, instead of listing the whole bucket and filtering keys: an organization-month is
 //! millions of objects, and each LIST returns a thousand.
 //!
-//! The walk is depth-first in key order, so objects come out sorted and memory holds one
-//! path of the tree, not the listing.
+//! The walk is depth-first in key order, so objects come out sorted, and memory holds what is
+//! in flight and the prefixes still to list, not the listing. Its LISTs run many at once
+//! ([`crate::walk`]): a quarter of an organization is a hundred thousand prefixes.
 
 use std::fmt;
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 
 use crate::finding::days_in_month;
 use crate::source::{ListRequest, ObjectError, ObjectRef, ObjectStore};
+use crate::walk::{self, Bound, Step};
 
 /// A calendar day (proleptic Gregorian), enough for key prefixes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -135,71 +139,162 @@ pub struct Walked {
 }
 
 /// Lists every object under `bucket/prefix` that the filters let through, in key order, and
-/// sends each to `objects`; stops early when the receiver is gone.
+/// sends each to `objects`; stops early when the receiver is gone, or at the first LIST that
+/// fails (the objects before it sent). Up to `bound` LISTs are in flight at once, ahead in key
+/// order ([`crate::walk`]): the days of a date range, the accounts and regions, are listed
+/// together instead of one round trip after the other. A listing's pages still come one after
+/// the other (each names the next).
 pub async fn walk<T: ObjectStore>(
     store: &T,
     bucket: &str,
     prefix: &str,
     filters: &Filters,
+    bound: usize,
     objects: &mpsc::Sender<ObjectRef>,
 ) -> Result<Walked, ObjectError> {
-    let mut walked = Walked::default();
     let level = if filters.is_empty() {
         Level::Leaf
     } else {
         level_of(prefix)
     };
-    // Depth-first, children pushed in reverse so that they come off in key order.
-    let mut stack = vec![(prefix.to_owned(), level)];
-    while let Some((prefix, level)) = stack.pop() {
-        if level == Level::Leaf {
-            if !list_all(store, bucket, &prefix, objects, &mut walked).await? {
+    let root = Node {
+        prefix: prefix.to_owned(),
+        level,
+        page: None,
+    };
+    let counts = Counts::default();
+    let (tx, mut rx) = mpsc::channel(1);
+    let children = |node| expand(store, bucket, filters, node, &counts);
+    let walking = walk::walk([root], Bound::new(bound), children, tx);
+    // The receiver is dropped when this ends, which stops the walk.
+    let forwarding = async move {
+        while let Some(item) = rx.recv().await {
+            if objects.send(item?).await.is_err() {
                 break;
             }
-            continue;
         }
-        let mut children = Vec::new();
-        match (&level, filters) {
-            // Only `CloudTrail/` holds log files: no need to list the account.
-            (Level::Account, _) => {
-                children.push((format!("{prefix}CloudTrail/"), Level::Regions));
-            }
-            // Known regions: no need to list them.
-            (Level::Regions, Filters { regions, .. }) if !regions.is_empty() => {
-                let mut regions = regions.clone();
-                regions.sort();
-                for r in regions {
-                    children.push((format!("{prefix}{r}/"), Level::Dates(Vec::new())));
-                }
-            }
-            // Both ends of the range known: the days are the prefixes.
-            (
-                Level::Dates(parts),
-                Filters {
-                    since: Some(s),
-                    until: Some(u),
-                    ..
-                },
-            ) if parts.is_empty() => {
-                let mut day = *s;
-                while day <= *u {
-                    children.push((format!("{prefix}{day}/"), Level::Leaf));
-                    day = day.next();
-                }
-            }
-            _ => {
-                for child in list_prefixes(store, bucket, &prefix, &mut walked).await? {
-                    let name = child[prefix.len()..].trim_end_matches('/');
-                    match next_level(&level, name, filters) {
-                        Some(next) => children.push((child, next)),
-                        None => walked.pruned += 1,
-                    }
-                }
-            }
+        Ok::<(), ObjectError>(())
+    };
+    let ((), sent) = tokio::join!(walking, forwarding);
+    sent.map(|()| Walked {
+        lists: counts.lists.load(Ordering::Relaxed),
+        pruned: counts.pruned.load(Ordering::Relaxed),
+    })
+}
+
+/// A prefix of the walk: where it is in the layout, and which page of its listing is next
+/// (`None`: the first, or no listing at all when the filters name its children).
+struct Node {
+    prefix: String,
+    level: Level,
+    page: Option<String>,
+}
+
+/// [`Walked`], counted by expansions that run at the same time.
+#[derive(Default)]
+struct Counts {
+    lists: AtomicU64,
+    pruned: AtomicU64,
+}
+
+/// A node's children, in key order: objects (a page of them, at a day or anything the layout
+/// does not describe), or the prefixes under it the filters let through, named without a LIST
+/// when the filters say what they are; the next page last.
+async fn expand<T: ObjectStore>(
+    store: &T,
+    bucket: &str,
+    filters: &Filters,
+    node: Node,
+    counts: &Counts,
+) -> Result<Vec<Step<Node, ObjectRef>>, ObjectError> {
+    let Node {
+        prefix,
+        level,
+        page,
+    } = node;
+    if page.is_none() {
+        if let Some(named) = named(&prefix, &level, filters) {
+            return Ok(named.into_iter().map(Step::Node).collect());
         }
-        stack.extend(children.into_iter().rev());
     }
-    Ok(walked)
+    let leaf = level == Level::Leaf;
+    let request = ListRequest {
+        bucket: bucket.to_owned(),
+        prefix: prefix.clone(),
+        delimiter: (!leaf).then_some('/'),
+        continuation: page,
+        ..ListRequest::default()
+    };
+    counts.lists.fetch_add(1, Ordering::Relaxed);
+    let listing = store.list(&request).await?;
+    let mut steps = Vec::new();
+    if leaf {
+        steps.extend(listing.objects.into_iter().map(Step::Leaf));
+    }
+    // Objects directly under a prefix the layout describes are not log files: not handed out.
+    for child in listing.prefixes {
+        let name = child[prefix.len()..].trim_end_matches('/');
+        match next_level(&level, name, filters) {
+            Some(next) => steps.push(Step::Node(Node {
+                prefix: child,
+                level: next,
+                page: None,
+            })),
+            None => {
+                counts.pruned.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    steps.extend(listing.next.map(|next| {
+        Step::Node(Node {
+            prefix,
+            level,
+            page: Some(next),
+        })
+    }));
+    Ok(steps)
+}
+
+/// The children of `prefix` that need no LIST: the filters (or the layout) name them.
+fn named(prefix: &str, level: &Level, filters: &Filters) -> Option<Vec<Node>> {
+    let node = |prefix: String, level: Level| Node {
+        prefix,
+        level,
+        page: None,
+    };
+    match (level, filters) {
+        // Only `CloudTrail/` holds log files: no need to list the account.
+        (Level::Account, _) => Some(vec![node(format!("{prefix}CloudTrail/"), Level::Regions)]),
+        // Known regions: no need to list them.
+        (Level::Regions, Filters { regions, .. }) if !regions.is_empty() => {
+            let mut regions = regions.clone();
+            regions.sort();
+            let regions = regions.into_iter();
+            Some(
+                regions
+                    .map(|r| node(format!("{prefix}{r}/"), Level::Dates(Vec::new())))
+                    .collect(),
+            )
+        }
+        // Both ends of the range known: the days are the prefixes.
+        (
+            Level::Dates(parts),
+            Filters {
+                since: Some(s),
+                until: Some(u),
+                ..
+            },
+        ) if parts.is_empty() => {
+            let mut days = Vec::new();
+            let mut day = *s;
+            while day <= *u {
+                days.push(node(format!("{prefix}{day}/"), Level::Leaf));
+                day = day.next();
+            }
+            Some(days)
+        }
+        _ => None,
+    }
 }
 
 /// The level a user's prefix ends at, from its segments.
@@ -248,58 +343,5 @@ fn next_level(level: &Level, name: &str, filters: &Filters) -> Option<Level> {
         }
         Level::Dates(_) => None,
         Level::Leaf => Some(Level::Leaf),
-    }
-}
-
-/// The common prefixes directly under `prefix`, every page.
-async fn list_prefixes<T: ObjectStore>(
-    store: &T,
-    bucket: &str,
-    prefix: &str,
-    walked: &mut Walked,
-) -> Result<Vec<String>, ObjectError> {
-    let mut request = ListRequest {
-        bucket: bucket.to_owned(),
-        prefix: prefix.to_owned(),
-        delimiter: Some('/'),
-        ..ListRequest::default()
-    };
-    let mut prefixes = Vec::new();
-    loop {
-        walked.lists += 1;
-        let page = store.list(&request).await?;
-        prefixes.extend(page.prefixes);
-        match page.next {
-            Some(next) => request.continuation = Some(next),
-            None => return Ok(prefixes),
-        }
-    }
-}
-
-/// Every object under `prefix`, page by page; `false` when the receiver is gone.
-async fn list_all<T: ObjectStore>(
-    store: &T,
-    bucket: &str,
-    prefix: &str,
-    objects: &mpsc::Sender<ObjectRef>,
-    walked: &mut Walked,
-) -> Result<bool, ObjectError> {
-    let mut request = ListRequest {
-        bucket: bucket.to_owned(),
-        prefix: prefix.to_owned(),
-        ..ListRequest::default()
-    };
-    loop {
-        walked.lists += 1;
-        let page = store.list(&request).await?;
-        for object in page.objects {
-            if objects.send(object).await.is_err() {
-                return Ok(false);
-            }
-        }
-        match page.next {
-            Some(next) => request.continuation = Some(next),
-            None => return Ok(true),
-        }
     }
 }

@@ -115,7 +115,8 @@ pub struct ScanArgs {
     /// Do not print the summary line on stderr.
     #[arg(long, short)]
     pub quiet: bool,
-    /// S3 objects read at once under an s3:// prefix. Findings are still printed in key order.
+    /// S3 requests at once under an s3:// prefix: objects read and prefixes listed, together.
+    /// Findings are still printed in key order.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=512))]
     pub concurrency: u16,
     /// Under an s3:// prefix, only log files of this day or later (YYYY-MM-DD, the day in the

@@ -16,7 +16,7 @@ use super::progress::{prefix_line, read_line, PrefixProgress, Ticker};
 use crate::pipeline::Pipeline;
 use crate::reader::Progress;
 use crate::sink::Sink;
-use crate::source::{ObjectRef, ObjectStore, S3Url};
+use crate::source::{ListRequest, Listing, ObjectError, ObjectRef, ObjectStore, Opened, S3Url};
 use crate::tally::{ErrorKind, Tally};
 
 /// Scans inputs, keeping the totals.
@@ -88,16 +88,21 @@ impl<T: ObjectStore> Scanner<T> {
         (self.totals, self.pruned)
     }
 
-    /// Every object under `prefix` that the filters let through. One task lists (depth-first,
-    /// in key order) while up to `concurrency` objects are fetched and read; their findings
-    /// are published in key order, so the output does not depend on which finished first.
-    /// Memory holds the objects in flight and the findings of at most `4 * concurrency`
-    /// objects waiting for their turn, not the listing.
+    /// Every object under `prefix` that the filters let through. The walk lists (depth-first,
+    /// in key order, many prefixes at once) while objects are fetched and read, up to
+    /// `concurrency` requests of either kind at once; findings are published in key order, so
+    /// the output does not depend on which finished first. Memory holds the requests in
+    /// flight and the findings of at most `4 * concurrency` objects waiting for their turn,
+    /// not the listing.
     async fn prefix(&mut self, bucket: &str, prefix: &str, manifest: Option<&mut Box<dyn Write>>) {
         let layout = self.pipeline.settings().key_layout;
         let Some(store) = self.pipeline.store() else {
             return;
         };
+        // One bound on the requests in flight, LISTs and reads together: S3 throttles a prefix
+        // on the sum (5,500 GET and LIST a second), and `--concurrency` is the one setting.
+        let permits = &Semaphore::new(self.concurrency);
+        let listed = &Permitted { store, permits };
         let (tx, rx) = mpsc::channel::<ObjectRef>(4 * self.concurrency);
         let progress = Arc::new(PrefixProgress::default());
         let ticker = self.progress.then(|| {
@@ -109,12 +114,14 @@ impl<T: ObjectStore> Scanner<T> {
         let listing = {
             let progress = Arc::clone(&progress);
             let filters = &self.filters;
+            let bound = self.concurrency;
             async move {
                 let (counted_tx, mut counted_rx) = mpsc::channel::<ObjectRef>(1);
                 // Count what the walk hands out, then pass it on.
                 // The sender lives in the walk and closes when it ends.
-                let walk =
-                    async move { layout::walk(store, bucket, prefix, filters, &counted_tx).await };
+                let walk = async move {
+                    layout::walk(listed, bucket, prefix, filters, bound, &counted_tx).await
+                };
                 let forward = async {
                     while let Some(object) = counted_rx.recv().await {
                         progress.listed.fetch_add(1, Ordering::Relaxed);
@@ -151,7 +158,6 @@ impl<T: ObjectStore> Scanner<T> {
                     // `concurrency` reads at once (the permits), but a window four times as
                     // wide for the order: one slow object at the head does not hold the
                     // others back, their findings wait for it in memory instead.
-                    let permits = &Semaphore::new(self.concurrency);
                     objects
                         .map(|object| async move {
                             let _permit = permits.acquire().await;
@@ -227,6 +233,24 @@ impl<T: ObjectStore> Scanner<T> {
         self.totals
             .input_failed(ErrorKind::Permanent, error.to_string());
         eprintln!("error: {error}");
+    }
+}
+
+/// A store whose LISTs take a permit of the reads' semaphore: the walk's requests count in the
+/// same bound as the reads.
+struct Permitted<'a, T> {
+    store: &'a T,
+    permits: &'a Semaphore,
+}
+
+impl<T: ObjectStore> ObjectStore for Permitted<'_, T> {
+    async fn open(&self, object: &ObjectRef) -> Result<Opened, ObjectError> {
+        self.store.open(object).await
+    }
+
+    async fn list(&self, request: &ListRequest) -> Result<Listing, ObjectError> {
+        let _permit = self.permits.acquire().await;
+        self.store.list(request).await
     }
 }
 
