@@ -8,11 +8,7 @@ use aws_sdk_sts::config::{ProvideCredentials, SharedCredentialsProvider};
 use crate::aws::{describe, ClientSettings};
 
 /// The role the audit assumes in each account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Role {
-    pub name: String,
-    pub external_id: Option<String>,
-}
+pub use crate::config::AuditRole as Role;
 
 /// The accounts to audit and how to enter them.
 #[derive(Debug, Clone)]

@@ -44,9 +44,16 @@ pub struct Config {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditConfig {
     /// The role assumed in each audited account; `None`: the caller's own account only.
-    pub role: Option<crate::audit::Role>,
+    pub role: Option<AuditRole>,
     /// Regions to audit; empty: every region enabled for each account.
     pub regions: Vec<String>,
+}
+
+/// The role the audit assumes in each account (`AUDIT_ROLE_NAME`, `AUDIT_EXTERNAL_ID`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRole {
+    pub name: String,
+    pub external_id: Option<String>,
 }
 
 /// A variable with a value we cannot use.
@@ -193,7 +200,7 @@ impl Config {
                 .unwrap_or_else(|| "SnapshotShareDetector".to_owned()),
             audit: AuditConfig {
                 role: match (value("AUDIT_ROLE_NAME"), value("AUDIT_EXTERNAL_ID")) {
-                    (Some(name), external_id) => Some(crate::audit::Role { name, external_id }),
+                    (Some(name), external_id) => Some(AuditRole { name, external_id }),
                     (None, _) => None,
                 },
                 regions: value("AUDIT_REGIONS")
