@@ -56,6 +56,8 @@ async fn a_log_group_payload_gives_the_findings_of_its_shares_only() {
             ("111122223333", Some("123456789012")),
             ("846424999548", Some("118238665043")),
             ("503161813013", Some("171471557522")),
+            // Block public access switched off: the whole account's public snapshots.
+            ("all", Some("756680937392")),
         ]
     );
 }
@@ -101,10 +103,11 @@ fn scan_reads_log_group_payloads_by_content() {
             "\"all\"",
             "\"111122223333\"",
             "\"846424999548\"",
-            "\"503161813013\""
+            "\"503161813013\"",
+            "\"all\""
         ]
     );
-    assert!(err.contains("5 findings, 0 errors"), "{err}");
+    assert!(err.contains("6 findings, 0 errors"), "{err}");
 }
 
 #[tokio::test]
