@@ -424,3 +424,205 @@ async fn aws_audit_of_the_organization_reads_every_member() {
         .collect();
     assert_eq!(found, expected, "{stderr}");
 }
+
+/// An active finding of an organization analyzer, as the Access Analyzer API reference
+/// documents `ListFindings`' `FindingSummary`.
+fn analyzer_finding(owner: &str, resource_type: &str, arn: &str, principal: &str) -> String {
+    let public = principal == "*";
+    format!(
+        r#"{{"id":"{arn}-{principal}","principal":{{"AWS":"{principal}"}},
+        "action":["ec2:CreateVolume"],"resource":"{arn}","isPublic":{public},
+        "resourceType":"{resource_type}","condition":{{}},"createdAt":"2026-12-01T00:00:00Z",
+        "analyzedAt":"2026-12-01T00:00:00Z","updatedAt":"2026-12-01T00:00:00Z",
+        "status":"ACTIVE","resourceOwnerAccount":"{owner}"}}"#
+    )
+}
+
+/// `ListAnalyzers` as the API reference documents it: the organization analyzer `arn` in
+/// eu-west-1, none in us-east-1.
+fn analyzers(proxy: &Proxy, arn: &str) {
+    let answers = [
+        (
+            "eu-west-1",
+            format!(
+                r#"{{"analyzers":[{{"arn":"{arn}","name":"org","type":"ORGANIZATION",
+                "createdAt":"2026-01-01T00:00:00Z","status":"ACTIVE"}}]}}"#
+            ),
+        ),
+        ("us-east-1", r#"{"analyzers":[]}"#.to_owned()),
+    ];
+    for (region, body) in answers {
+        let scope = format!("/{region}/access-analyzer/aws4_request");
+        proxy.answer_as(&["GET /analyzer", &scope], 200, "application/json", &body);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_access_analyzer_findings_replace_the_reads_they_cover() {
+    let acct = account(4);
+    let region = "eu-west-1";
+    let config = enter(&acct, region).await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let foreign = snapshot(&ec2, region, &[FOREIGN], false).await;
+    let public = snapshot(&ec2, region, &[], true).await;
+    let ami = image(&ec2, "shared-aa", &[FOREIGN]).await;
+    let db = db_snapshot(&config, &format!("aa{acct}"), &[FOREIGN, TRUSTED]).await;
+    let us_config = enter(&acct, "us-east-1").await;
+    let us = snapshot(
+        &aws_sdk_ec2::Client::new(&us_config),
+        "us-east-1",
+        &[FOREIGN],
+        false,
+    )
+    .await;
+    let args = [
+        "--account",
+        &acct,
+        "--role-name",
+        ROLE,
+        "--region",
+        "eu-west-1,us-east-1",
+    ];
+    let plain = proxy(&[(region, "unblocked"), ("us-east-1", "unblocked")]).await;
+    let read = audit(&plain.endpoint, &args);
+    assert_eq!(read.status.code(), Some(0));
+
+    // The analyzer of eu-west-1 knows the shared snapshots; us-east-1 has none.
+    let proxy = proxy(&[(region, "unblocked"), ("us-east-1", "unblocked")]).await;
+    let arn = "arn:aws:access-analyzer:eu-west-1:123456789012:analyzer/org";
+    let scope = |service: &str, region: &str| format!("/{region}/{service}/aws4_request");
+    analyzers(&proxy, arn);
+    let findings = [
+        analyzer_finding(
+            &acct,
+            "AWS::EC2::Snapshot",
+            &format!("arn:aws:ec2:{region}:{acct}:snapshot/{foreign}"),
+            FOREIGN,
+        ),
+        analyzer_finding(
+            &acct,
+            "AWS::EC2::Snapshot",
+            &format!("arn:aws:ec2:{region}:{acct}:snapshot/{public}"),
+            "*",
+        ),
+        analyzer_finding(
+            &acct,
+            "AWS::RDS::DBSnapshot",
+            &format!("arn:aws:rds:{region}:{acct}:snapshot:{db}"),
+            FOREIGN,
+        ),
+        // An account analyzer would report the trusted account too: still no exposure.
+        analyzer_finding(
+            &acct,
+            "AWS::RDS::DBSnapshot",
+            &format!("arn:aws:rds:{region}:{acct}:snapshot:{db}"),
+            TRUSTED,
+        ),
+    ];
+    // Answered only when the request asks for the audited account's findings, archived ones
+    // included.
+    proxy.answer_as(
+        &[
+            "POST /finding HTTP",
+            &scope("access-analyzer", region),
+            "resourceOwnerAccount",
+            &acct,
+            // Archived findings are shares all the same.
+            r#""status":{"eq":["ACTIVE","ARCHIVED"]}"#,
+        ],
+        200,
+        "application/json",
+        &format!(r#"{{"findings":[{}]}}"#, findings.join(",")),
+    );
+    // What the analyzer covers is never read in eu-west-1: those calls are refused, so that
+    // any of them would make the audit incomplete.
+    let refused = "refused by the test: covered by Access Analyzer";
+    for call in [
+        "Action=DescribeSnapshots",
+        "Action=DescribeSnapshotAttribute",
+    ] {
+        proxy.answer(
+            &[call, "eu-west-1/"],
+            403,
+            &format!(
+                "<Response><Errors><Error><Code>UnauthorizedOperation</Code>\
+                 <Message>{refused}</Message></Error></Errors></Response>"
+            ),
+        );
+    }
+    for call in [
+        "Action=DescribeDBSnapshots",
+        "Action=DescribeDBClusterSnapshots",
+    ] {
+        proxy.answer(
+            &[call, "eu-west-1/"],
+            403,
+            &format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>\
+                 <Message>{refused}</Message></Error></ErrorResponse>"
+            ),
+        );
+    }
+    let mut with_analyzer = args.to_vec();
+    with_analyzer.extend(["--access-analyzer", "auto"]);
+    let out = audit(&proxy.endpoint, &with_analyzer);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("(3 from Access Analyzer)"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "note: Access Analyzer: no active external-access analyzer in us-east-1; its \
+             snapshots are read one by one"
+        ),
+        "{stderr}"
+    );
+    // The same exposures, with the same ids, as when each resource is read.
+    assert_eq!(exposures(&out), exposures(&read));
+    let ids = |o: &Output| -> BTreeSet<String> {
+        support::output::findings(o)
+            .iter()
+            .map(|f| f["finding_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&out), ids(&read));
+    let expected = BTreeSet::from([
+        row(&acct, region, &foreign, FOREIGN, "medium"),
+        row(&acct, region, &public, "all", "high"),
+        row(&acct, region, &ami, FOREIGN, "medium"),
+        row(&acct, region, &db, FOREIGN, "medium"),
+        row(&acct, "us-east-1", &us, FOREIGN, "medium"),
+    ]);
+    assert_eq!(exposures(&out), expected, "{stderr}");
+    // Each finding says where it came from.
+    for f in support::output::findings(&out) {
+        let from_analyzer = f["cloud"]["region"] == region && f["imageId"].is_null();
+        if from_analyzer {
+            assert_eq!(f["audit"]["analyzer"], arn, "{f}");
+            assert_eq!(f["event"]["action"], "ListFindings", "{f}");
+        } else {
+            assert!(f["audit"]["analyzer"].is_null(), "{f}");
+        }
+    }
+
+    // An analyzer whose findings cannot be read: named, and its region read one by one.
+    analyzers(&plain, arn);
+    plain.answer_as(
+        &["POST /finding HTTP"],
+        403,
+        "application/json",
+        r#"{"__type":"AccessDeniedException",
+        "message":"User is not authorized to perform: access-analyzer:ListFindings"}"#,
+    );
+    let denied = audit(&plain.endpoint, &with_analyzer);
+    let stderr = String::from_utf8_lossy(&denied.stderr);
+    assert_eq!(denied.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "note: Access Analyzer in eu-west-1: ListFindings of {arn}: AccessDeniedException: User \
+             is not authorized to perform: access-analyzer:ListFindings (HTTP 403); its snapshots \
+             are read one by one"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(ids(&denied), ids(&read));
+}

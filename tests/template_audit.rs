@@ -687,6 +687,7 @@ fn the_audit_settings_reach_the_audit_function_only() {
         ("AuditRoleName", "org-audit"),
         ("AuditExternalId", "audit-4f2c"),
         ("AuditRegions", "us-east-1,eu-west-1"),
+        ("AuditAccessAnalyzer", "auto"),
     ];
     let stack = Stack::new(&t, &params);
     assert!(stack.refusals().is_empty(), "{:?}", stack.refusals());
@@ -695,6 +696,7 @@ fn the_audit_settings_reach_the_audit_function_only() {
     assert_eq!(env["AUDIT_ROLE_NAME"], "org-audit");
     assert_eq!(env["AUDIT_EXTERNAL_ID"], "audit-4f2c");
     assert_eq!(env["AUDIT_REGIONS"], "us-east-1,eu-west-1");
+    assert_eq!(env["AUDIT_ACCESS_ANALYZER"], "auto");
     assert_eq!(audit["Role"], "<AuditFunctionRole.Arn>");
 
     // The defaults: the member role's default name, every enabled region, no external id.
@@ -702,6 +704,7 @@ fn the_audit_settings_reach_the_audit_function_only() {
     let env = &defaults.properties("AuditFunction")["Environment"]["Variables"];
     assert_eq!(env["AUDIT_ROLE_NAME"], "snapshot-share-detector-audit");
     assert_eq!(env["AUDIT_REGIONS"], "");
+    assert_eq!(env["AUDIT_ACCESS_ANALYZER"], "");
     assert!(env["AUDIT_EXTERNAL_ID"].is_null(), "unset, not empty");
     assert_eq!(t["Parameters"]["AuditExternalId"]["NoEcho"], true);
 
@@ -782,6 +785,11 @@ fn the_audit_parameters_refuse_what_cannot_work() {
                 "regions with the audit off would be ignored",
             ),
             (
+                &[("AuditAccessAnalyzer", "auto")],
+                true,
+                "an analyzer with the audit off would be ignored",
+            ),
+            (
                 &[
                     ("AuditSchedule", "manual"),
                     ("AuditRoleName", ""),
@@ -826,6 +834,26 @@ fn the_audit_parameters_refuse_what_cannot_work() {
     }
     for bad in ["all", "us-east-1,", "us-east-1,*"] {
         assert!(!allowed(&regions, bad), "{bad}");
+    }
+    // What `--access-analyzer` accepts, and nothing the binary would refuse at start.
+    let analyzer = pattern("AuditAccessAnalyzer");
+    for ok in [
+        "",
+        "auto",
+        "arn:aws:access-analyzer:eu-west-1:123456789012:analyzer/org",
+    ] {
+        assert!(allowed(&analyzer, ok), "{ok}");
+        if !ok.is_empty() {
+            ok.parse::<snapshot_share_detector::config::AccessAnalyzer>()
+                .unwrap();
+        }
+    }
+    for bad in [
+        "yes",
+        "arn:aws:iam::123456789012:role/x",
+        "arn:aws:access-analyzer:eu-west-1:1234:analyzer/org",
+    ] {
+        assert!(!allowed(&analyzer, bad), "{bad}");
     }
     let external = pattern("AuditExternalId");
     assert!(allowed(&external, "") && allowed(&external, "audit-4f2c"));

@@ -76,6 +76,7 @@ pub async fn invoke(
         per_region: 8,
         side_by_side: 32,
         time: crate::finding::rfc3339_of_epoch(crate::epoch_ms() / 1000),
+        analyzer: config.audit.access_analyzer.clone(),
     };
     let totals = Totals::default();
     super::run(&plan, &config.clients, &options, sink, &totals).await;

@@ -35,6 +35,7 @@ pub const CENTRAL_ACTIONS: &[&str] = &[
     "access-analyzer:ListFindings",
 ];
 
+pub mod analyzer;
 mod inventory;
 pub mod invoke;
 pub mod pace;
@@ -43,8 +44,9 @@ mod region;
 
 pub use inventory::{AwsInventory, Inventory, Page, ReadError, KINDS};
 pub use plan::{Plan, Role};
-pub use region::{audit_region, RegionReport};
+pub use region::{audit_region, Covered, RegionReport};
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -67,6 +69,8 @@ pub struct Options {
     pub side_by_side: usize,
     /// RFC 3339 time of the audit, the `@timestamp` of its findings.
     pub time: String,
+    /// Take the kinds IAM Access Analyzer covers from its active findings (`--access-analyzer`).
+    pub analyzer: Option<analyzer::Choice>,
 }
 
 /// A part of the audit that could not be read: an account (it could not be entered), or one of
@@ -85,12 +89,16 @@ pub struct Report {
     pub accounts: u64,
     pub regions: u64,
     pub resources: u64,
+    /// Of `resources`, those IAM Access Analyzer reported, read with no call of their own.
+    pub from_analyzer: u64,
     pub exposures: u64,
     pub delivered: u64,
     pub duplicates: u64,
     pub suppressed: u64,
     pub undelivered: u64,
     pub unreadable: Vec<Unreadable>,
+    /// What the audit could not take from IAM Access Analyzer, and read one by one instead.
+    pub notes: Vec<String>,
 }
 
 /// Counters shared by the account-regions that run side by side.
@@ -99,12 +107,14 @@ pub struct Totals {
     pub accounts: AtomicU64,
     pub regions: AtomicU64,
     pub resources: AtomicU64,
+    pub from_analyzer: AtomicU64,
     pub exposures: AtomicU64,
     pub delivered: AtomicU64,
     pub duplicates: AtomicU64,
     pub suppressed: AtomicU64,
     pub undelivered: AtomicU64,
     pub unreadable: Mutex<Vec<Unreadable>>,
+    pub notes: Mutex<Vec<String>>,
 }
 
 impl Totals {
@@ -120,6 +130,15 @@ impl Totals {
             .push(u);
     }
 
+    /// Something the audit did otherwise than asked, and why (it still read everything).
+    pub fn note(&self, note: String) {
+        tracing::warn!("{note}");
+        self.notes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(note);
+    }
+
     /// The report, unreadable parts sorted by account and region.
     pub fn report(self) -> Report {
         let get = |c: AtomicU64| c.into_inner();
@@ -128,16 +147,20 @@ impl Totals {
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
         unreadable.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+        let mut notes = self.notes.into_inner().unwrap_or_else(|e| e.into_inner());
+        notes.sort();
         Report {
             accounts: get(self.accounts),
             regions: get(self.regions),
             resources: get(self.resources),
+            from_analyzer: get(self.from_analyzer),
             exposures: get(self.exposures),
             delivered: get(self.delivered),
             duplicates: get(self.duplicates),
             suppressed: get(self.suppressed),
             undelivered: get(self.undelivered),
             unreadable,
+            notes,
         }
     }
 }
@@ -180,13 +203,62 @@ pub async fn run(
         }
     }
     scopes.sort_by(|a, b| (&a.0, &a.2).cmp(&(&b.0, &b.2)));
-    stream::iter(scopes)
+    let regions: BTreeSet<&str> = scopes.iter().map(|s| s.2.as_str()).collect();
+    let known = match &options.analyzer {
+        Some(choice) => analyzers(choice, plan, settings, regions, totals).await,
+        None => BTreeMap::new(),
+    };
+    let known = &known;
+    stream::iter(&scopes)
         .for_each_concurrent(
             options.side_by_side.max(1),
             |(account, config, region)| async move {
-                let inventory = AwsInventory::new(&config, settings, &account, &region);
-                audit_region(&inventory, &account, &region, options, sink, totals).await;
+                let inventory = AwsInventory::new(config, settings, account, region);
+                let covered = known.get(region.as_str()).and_then(|c| {
+                    Some(Covered {
+                        analyzer: &c.analyzer,
+                        reported: c.of(account)?,
+                    })
+                });
+                audit_region(&inventory, account, region, covered, options, sink, totals).await;
             },
         )
         .await;
+}
+
+/// What IAM Access Analyzer reports in each region, read side by side; a region whose
+/// analyzer is missing or cannot be read is noted and read one resource at a time.
+async fn analyzers(
+    choice: &analyzer::Choice,
+    plan: &Plan,
+    settings: &ClientSettings,
+    regions: BTreeSet<&str>,
+    totals: &Totals,
+) -> BTreeMap<String, analyzer::Coverage> {
+    let read: Vec<_> = stream::iter(regions)
+        .map(|region| async move {
+            let accounts = plan.accounts();
+            let read = analyzer::read(choice, plan.base(), settings, region, &accounts).await;
+            (region, read)
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let mut known = BTreeMap::new();
+    for (region, read) in read {
+        match read {
+            Ok(Some(coverage)) => {
+                known.insert(region.to_owned(), coverage);
+            }
+            Ok(None) if *choice == analyzer::Choice::Auto => totals.note(format!(
+                "Access Analyzer: no active external-access analyzer in {region}; its \
+                 snapshots are read one by one"
+            )),
+            Ok(None) => {}
+            Err(e) => totals.note(format!(
+                "Access Analyzer in {region}: {e}; its snapshots are read one by one"
+            )),
+        }
+    }
+    known
 }

@@ -66,6 +66,11 @@ impl Plan {
         })
     }
 
+    /// The caller's own SDK configuration: what the central calls (Access Analyzer) use.
+    pub fn base(&self) -> &SdkConfig {
+        &self.base
+    }
+
     pub fn accounts(&self) -> Vec<String> {
         self.accounts.clone()
     }

@@ -4,8 +4,9 @@
 
 use futures_util::stream::{self, StreamExt};
 
+use super::analyzer::{Reported, COVERED};
 use super::{Inventory, Options, Totals, Unreadable, KINDS};
-use crate::finding::{Finding, ResourceType};
+use crate::finding::{Finding, ResourceType, Target};
 use crate::rule::exposure::{self, Shared};
 use crate::sink::Sink;
 
@@ -13,14 +14,27 @@ use crate::sink::Sink;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RegionReport {
     pub resources: u64,
+    /// Of `resources`, those IAM Access Analyzer reported (no call per resource).
+    pub from_analyzer: u64,
     pub exposures: u64,
 }
 
+/// What IAM Access Analyzer reported for one account-region: the analyzer, and the resources
+/// of its kinds ([`COVERED`]) that it says are shared outside its zone of trust.
+#[derive(Debug, Clone, Copy)]
+pub struct Covered<'a> {
+    pub analyzer: &'a str,
+    pub reported: &'a [Reported],
+}
+
 /// Audits one account-region; what cannot be read is named in `totals` and the rest goes on.
+/// With `covered`, the kinds the analyzer covers are taken from its report instead of being
+/// listed and read one by one.
 pub async fn audit_region<I: Inventory>(
     inventory: &I,
     account: &str,
     region: &str,
+    covered: Option<Covered<'_>>,
     options: &Options,
     sink: &dyn Sink,
     totals: &Totals,
@@ -48,7 +62,41 @@ pub async fn audit_region<I: Inventory>(
     if let Err(e) = inventory.block_public_access(ResourceType::Image).await {
         unreadable(e.to_string());
     }
+    let block = snapshot_block.as_deref();
+    let evaluate = |kind, id: &str, targets: &[Target], analyzer| {
+        let shared = Shared {
+            kind,
+            id,
+            targets,
+            block_public_access: block,
+            analyzer,
+        };
+        exposure::evaluate(&shared, account, region, &options.time, &options.trusted)
+    };
     for kind in KINDS {
+        if let Some(covered) = covered.filter(|_| COVERED.contains(&kind)) {
+            let mut findings = Vec::new();
+            for r in covered.reported.iter().filter(|r| r.kind == kind) {
+                // The analyzer could not analyze it: read it as if there were no analyzer.
+                let (targets, analyzer) = match &r.error {
+                    None => (r.targets.clone(), Some(covered.analyzer)),
+                    Some(_) => match inventory.targets(kind, &r.id).await {
+                        Ok(targets) => (targets, None),
+                        Err(e) if e.gone => continue,
+                        Err(e) => {
+                            unreadable(format!("{} {}: {e}", kind.noun(), r.id));
+                            continue;
+                        }
+                    },
+                };
+                report.resources += 1;
+                report.from_analyzer += u64::from(analyzer.is_some());
+                findings.extend(evaluate(kind, &r.id, &targets, analyzer));
+            }
+            report.exposures += findings.len() as u64;
+            publish(sink, findings, totals).await;
+            continue;
+        }
         let mut page = None;
         loop {
             let listed = match inventory.list(kind, page.take()).await {
@@ -58,7 +106,6 @@ pub async fn audit_region<I: Inventory>(
                     break;
                 }
             };
-            let block = snapshot_block.as_deref();
             let read: Vec<_> = stream::iter(&listed.ids)
                 .map(|id| async move { (id, inventory.targets(kind, id).await) })
                 .buffered(options.per_region.max(1))
@@ -69,19 +116,7 @@ pub async fn audit_region<I: Inventory>(
                 match targets {
                     Ok(targets) => {
                         report.resources += 1;
-                        let shared = Shared {
-                            kind,
-                            id,
-                            targets: &targets,
-                            block_public_access: block,
-                        };
-                        findings.extend(exposure::evaluate(
-                            &shared,
-                            account,
-                            region,
-                            &options.time,
-                            &options.trusted,
-                        ));
+                        findings.extend(evaluate(kind, id, &targets, None));
                     }
                     // Deleted since it was listed: nothing exposed any more.
                     Err(e) if e.gone => {}
@@ -98,6 +133,7 @@ pub async fn audit_region<I: Inventory>(
     }
     totals.add(&totals.regions, 1);
     totals.add(&totals.resources, report.resources);
+    totals.add(&totals.from_analyzer, report.from_analyzer);
     totals.add(&totals.exposures, report.exposures);
     report
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::Args;
 
 use super::output::{self, Color, Format};
+use crate::audit::analyzer::Choice;
 use crate::audit::{self, Options, Plan, Role, Totals};
 use crate::config::Config;
 
@@ -31,6 +32,12 @@ pub struct AuditArgs {
     /// The external id the role's trust policy requires [default: AUDIT_EXTERNAL_ID]
     #[arg(long, value_name = "ID")]
     pub external_id: Option<String>,
+    /// Take EBS and RDS snapshots from IAM Access Analyzer's active findings instead of reading
+    /// each one: `auto` (the caller's external-access analyzer in each region, an
+    /// organization's first) or an analyzer's ARN (its region only). AMIs and block public
+    /// access are still read per account [default: AUDIT_ACCESS_ANALYZER]
+    #[arg(long, value_name = "ARN|auto", value_parser = parse_analyzer)]
+    pub access_analyzer: Option<Choice>,
     /// Also publish the exposures to the SNS topic in FINDINGS_TOPIC_ARN (de-duplicated by
     /// DEDUP_TABLE, so that a daily audit alerts once per exposure).
     #[arg(long)]
@@ -118,6 +125,10 @@ pub async fn audit(args: AuditArgs) -> ExitCode {
         per_region: usize::from(args.per_region),
         side_by_side: usize::from(args.concurrency),
         time: crate::finding::rfc3339_of_epoch(crate::epoch_ms() / 1000),
+        analyzer: args
+            .access_analyzer
+            .clone()
+            .or_else(|| config.audit.access_analyzer.clone()),
     };
     let started = Instant::now();
     let totals = Totals::default();
@@ -132,13 +143,20 @@ pub async fn audit(args: AuditArgs) -> ExitCode {
                 .unwrap_or_default();
             eprintln!("error: account {}{region}: {}", u.account, u.reason);
         }
+        for note in &report.notes {
+            eprintln!("note: {note}");
+        }
+        let analyzed = match report.from_analyzer {
+            0 => String::new(),
+            n => format!(" ({n} from Access Analyzer)"),
+        };
         let published = if args.publish {
             format!(", {} published", report.delivered)
         } else {
             String::new()
         };
         eprintln!(
-            "audited {} accounts, {} regions: {} resources, {} exposures{published}, {} unreadable in {:.2}s",
+            "audited {} accounts, {} regions: {} resources{analyzed}, {} exposures{published}, {} unreadable in {:.2}s",
             report.accounts,
             report.regions,
             report.resources,
@@ -154,4 +172,8 @@ pub async fn audit(args: AuditArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn parse_analyzer(s: &str) -> Result<Choice, String> {
+    s.parse()
 }

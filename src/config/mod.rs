@@ -47,6 +47,8 @@ pub struct AuditConfig {
     pub role: Option<AuditRole>,
     /// Regions to audit; empty: every region enabled for each account.
     pub regions: Vec<String>,
+    /// `AUDIT_ACCESS_ANALYZER`: take what IAM Access Analyzer covers from its findings.
+    pub access_analyzer: Option<AccessAnalyzer>,
 }
 
 /// The role the audit assumes in each account (`AUDIT_ROLE_NAME`, `AUDIT_EXTERNAL_ID`).
@@ -54,6 +56,45 @@ pub struct AuditConfig {
 pub struct AuditRole {
     pub name: String,
     pub external_id: Option<String>,
+}
+
+/// Which analyzer `--access-analyzer` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessAnalyzer {
+    /// This analyzer (its region is in its ARN); other regions are read per resource.
+    Arn { arn: String, region: String },
+    /// In each audited region, the caller's active external-access analyzer, an organization's
+    /// before an account's.
+    Auto,
+}
+
+impl std::str::FromStr for AccessAnalyzer {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<AccessAnalyzer, String> {
+        let s = s.trim();
+        if s == "auto" {
+            return Ok(AccessAnalyzer::Auto);
+        }
+        // arn:PARTITION:access-analyzer:REGION:ACCOUNT:analyzer/NAME
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", _, "access-analyzer", region, account, name]
+                if !region.is_empty()
+                    && crate::text::is_account_id(account)
+                    && name.starts_with("analyzer/") =>
+            {
+                Ok(AccessAnalyzer::Arn {
+                    arn: s.to_owned(),
+                    region: (*region).to_owned(),
+                })
+            }
+            _ => Err(format!(
+                "{s:?} is neither `auto` nor an analyzer ARN \
+                 (arn:aws:access-analyzer:REGION:ACCOUNT:analyzer/NAME)"
+            )),
+        }
+    }
 }
 
 /// A variable with a value we cannot use.
@@ -212,6 +253,13 @@ impl Config {
                             .collect()
                     })
                     .unwrap_or_default(),
+                access_analyzer: match value("AUDIT_ACCESS_ANALYZER") {
+                    Some(v) => Some(v.parse().map_err(|problem| ConfigError {
+                        name: "AUDIT_ACCESS_ANALYZER",
+                        problem,
+                    })?),
+                    None => None,
+                },
             },
         })
     }

@@ -42,6 +42,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "audit: the external id the member role requires, if any",
     ),
     (
+        "AUDIT_ACCESS_ANALYZER",
+        "audit: auto, or an analyzer ARN: snapshots from its findings",
+    ),
+    (
         "AUDIT_REGIONS",
         "audit: comma-separated regions; unset: every enabled region",
     ),

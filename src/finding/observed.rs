@@ -27,6 +27,10 @@ pub struct AuditInfo {
     /// The region's block public access state for the resource's kind, when it was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_public_access: Option<String>,
+    /// The IAM Access Analyzer whose active finding reported the share, when the audit took it
+    /// from there instead of reading the resource's permission (`--access-analyzer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analyzer: Option<String>,
 }
 
 /// UUIDv5, under the rule's namespace, of (account, region, resource, target): the same

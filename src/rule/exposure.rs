@@ -52,6 +52,9 @@ pub struct Shared<'a> {
     pub targets: &'a [Target],
     /// `block-all-sharing`, `block-new-sharing`, `unblocked`, or `None` when not read.
     pub block_public_access: Option<&'a str>,
+    /// The IAM Access Analyzer that reported the targets, when they were not read from the
+    /// resource itself: the finding then names `ListFindings` as the call that saw it.
+    pub analyzer: Option<&'a str>,
 }
 
 /// The attribute and the call that read it, for each kind.
@@ -88,7 +91,10 @@ pub fn evaluate(
     time: &str,
     trusted: &TrustedAccounts,
 ) -> Vec<Finding> {
-    let (attribute, action, provider) = read_by(shared.kind);
+    let (attribute, mut action, mut provider) = read_by(shared.kind);
+    if shared.analyzer.is_some() {
+        (action, provider) = ("ListFindings", "access-analyzer.amazonaws.com");
+    }
     let seen = Observation {
         account,
         region,
@@ -152,6 +158,7 @@ pub fn evaluate(
         let audit = AuditInfo {
             reachable,
             block_public_access: shared.block_public_access.map(str::to_owned),
+            analyzer: shared.analyzer.map(str::to_owned),
         };
         findings.push(Finding::observed(
             &IDENTITY, &seen, detection, rating, audit,
@@ -196,6 +203,7 @@ mod tests {
             id: "snap-1",
             targets,
             block_public_access: bpa,
+            analyzer: None,
         }
     }
 

@@ -144,9 +144,14 @@ impl Proxy {
     /// Answers every request that contains all of `matches` (in its start line, headers or
     /// body) with `status` and `body` (XML), instead of forwarding it.
     pub fn answer(&self, matches: &[&str], status: u16, body: &str) {
+        self.answer_as(matches, status, "text/xml", body);
+    }
+
+    /// [`Proxy::answer`] with a body of another type (`application/json` for the JSON APIs).
+    pub fn answer_as(&self, matches: &[&str], status: u16, content_type: &str, body: &str) {
         self.state.lock().unwrap().canned.push(Canned {
             matches: matches.iter().map(|m| (*m).to_owned()).collect(),
-            answer: Message::response(status, "text/xml", body.to_owned()),
+            answer: Message::response(status, content_type, body.to_owned()),
         });
     }
 
