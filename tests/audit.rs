@@ -167,8 +167,17 @@ async fn db_snapshot(config: &SdkConfig, name: &str, users: &[&str]) -> String {
 /// The proxy in front of moto, answering the block public access queries of each region as
 /// the EC2 API reference documents their responses.
 async fn proxy(states: &[(&str, &str)]) -> Proxy {
+    let proxy = bare_proxy().await;
+    block_public_access(&proxy, states);
+    proxy
+}
+
+async fn bare_proxy() -> Proxy {
     let upstream = moto().endpoint.trim_start_matches("http://").to_owned();
-    let proxy = Proxy::start(&upstream).await;
+    Proxy::start(&upstream).await
+}
+
+fn block_public_access(proxy: &Proxy, states: &[(&str, &str)]) {
     for (region, state) in states {
         let scope = format!("/{region}/ec2/aws4_request");
         proxy.answer(
@@ -191,7 +200,6 @@ async fn proxy(states: &[(&str, &str)]) -> Proxy {
              </GetImageBlockPublicAccessStateResponse>",
         );
     }
-    proxy
 }
 
 /// Runs `audit ARGS --format json` against `endpoint`; a run past two minutes is killed, so
@@ -625,4 +633,69 @@ async fn aws_access_analyzer_findings_replace_the_reads_they_cover() {
         "{stderr}"
     );
     assert_eq!(ids(&denied), ids(&read));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_on_a_terminal_the_audit_draws_its_progress_line_then_erases_it() {
+    let acct = account(5);
+    let config = enter(&acct, "eu-west-1").await;
+    snapshot(
+        &aws_sdk_ec2::Client::new(&config),
+        "eu-west-1",
+        &[FOREIGN],
+        false,
+    )
+    .await;
+    // A slow answer keeps the audit running long enough for the line to be drawn (every
+    // 250 ms).
+    let proxy = bare_proxy().await;
+    proxy.answer_later(
+        &["Action=GetImageBlockPublicAccessState"],
+        Duration::from_millis(1200),
+        200,
+        "text/xml",
+        "<GetImageBlockPublicAccessStateResponse \
+         xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>test-proxy</requestId>\
+         <imageBlockPublicAccessState>unblocked</imageBlockPublicAccessState>\
+         </GetImageBlockPublicAccessStateResponse>",
+    );
+    block_public_access(&proxy, &[("eu-west-1", "unblocked")]);
+    let env = [
+        ("AWS_ENDPOINT_URL", proxy.endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let args = [
+        "audit",
+        "--account",
+        &acct,
+        "--role-name",
+        ROLE,
+        "--region",
+        "eu-west-1",
+        "--format",
+        "json",
+    ];
+    let bin = env!("CARGO_BIN_EXE_snapshot-share-detector");
+    let unset = [
+        "FINDINGS_TOPIC_ARN",
+        "AUDIT_ROLE_NAME",
+        "AUDIT_REGIONS",
+        "RUST_LOG",
+    ];
+    // The proxy serves on the runtime's other worker meanwhile.
+    let shown = tokio::task::block_in_place(|| {
+        support::terminal::on_terminal(bin, &args, &env, &unset, None)
+    });
+    let Some(shown) = shown else { return };
+    assert!(
+        shown.contains("\r\x1b[2Kaudit: 0/1 accounts, 0/1 regions, "),
+        "{shown:?}"
+    );
+    assert!(shown.contains("resources read, "), "{shown:?}");
+    // Erased before the summary, which stays.
+    let summary = shown.find("audited 1 accounts, 1 regions").unwrap();
+    assert!(shown[..summary].ends_with("\r\x1b[2K"), "{shown:?}");
 }

@@ -4,7 +4,11 @@
 //! A terminal is a pseudo-terminal from util-linux `script` (`script -qec CMD /dev/null`),
 //! which every Linux CI image has; without it the terminal tests say so and pass.
 
-use std::process::{Command, Output, Stdio};
+mod support;
+
+use std::process::{Command, Output};
+
+use support::terminal::on_terminal;
 
 const BIN: &str = env!("CARGO_BIN_EXE_snapshot-share-detector");
 
@@ -36,44 +40,6 @@ fn piped(args: &[&str]) -> Output {
     out
 }
 
-/// `'text'` for `sh`.
-fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
-/// Runs the binary with `args` on a pseudo-terminal (stdout, and stderr unless `stderr` names
-/// a file for it) with `env` set; what the terminal showed, with `\r\n` as `\n`. `None`
-/// without `script`.
-fn on_terminal(args: &[&str], env: &[(&str, &str)], stderr: Option<&str>) -> Option<String> {
-    if !cfg!(target_os = "linux") || Command::new("script").arg("--version").output().is_err() {
-        eprintln!("no util-linux script: the terminal tests are skipped");
-        return None;
-    }
-    let mut line = format!("exec {}", quote(BIN));
-    for arg in args {
-        line.push(' ');
-        line.push_str(&quote(arg));
-    }
-    if let Some(file) = stderr {
-        line.push_str(&format!(" 2>{}", quote(file)));
-    }
-    let mut cmd = Command::new("script");
-    cmd.args(["-qec", &line, "/dev/null"])
-        .env("SHELL", "/bin/sh")
-        .env("TERM", "xterm-256color")
-        .stdin(Stdio::null());
-    for var in UNSET {
-        cmd.env_remove(var);
-    }
-    for (name, value) in env {
-        cmd.env(name, value);
-    }
-    let out = cmd.output().unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
-    assert_eq!(out.status.code(), Some(0), "{shown}");
-    Some(shown)
-}
-
 /// A scratch file name for this test process.
 fn scratch(name: &str) -> String {
     std::env::temp_dir()
@@ -90,7 +56,7 @@ fn sample_findings() -> usize {
 
 #[test]
 fn on_a_terminal_scan_prints_readable_lines_in_colour() {
-    let Some(shown) = on_terminal(&["scan", "events/"], &[], None) else {
+    let Some(shown) = on_terminal(BIN, &["scan", "events/"], &[], &UNSET, None) else {
         return;
     };
     assert!(!shown.contains("{\""), "JSON on a terminal:\n{shown}");
@@ -126,7 +92,7 @@ fn no_color_and_color_never_print_no_escape_codes() {
         (&["scan", "--color", "never", "events/"][..], &[][..]),
         (&["scan", "events/"][..], &[("TERM", "dumb")][..]),
     ] {
-        let Some(shown) = on_terminal(args, env, Some(&err)) else {
+        let Some(shown) = on_terminal(BIN, args, env, &UNSET, Some(&err)) else {
             return;
         };
         assert!(!shown.contains('\x1b'), "{args:?} {env:?}: {shown:?}");
@@ -139,8 +105,10 @@ fn no_color_and_color_never_print_no_escape_codes() {
 #[test]
 fn on_a_terminal_format_json_prints_json() {
     let Some(shown) = on_terminal(
+        BIN,
         &["scan", "--format", "json", "events/"],
         &[],
+        &UNSET,
         Some("/dev/null"),
     ) else {
         return;

@@ -101,11 +101,22 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
-/// Counters shared by the account-regions that run side by side.
+/// Counters shared by the account-regions that run side by side, read by the progress line
+/// while they move.
 #[derive(Debug, Default)]
 pub struct Totals {
+    /// Accounts in the plan, once it is known.
+    pub planned: AtomicU64,
+    /// Accounts entered (their role assumed, their regions known).
     pub accounts: AtomicU64,
+    /// Accounts finished: every region audited, or the account could not be entered.
+    pub accounts_done: AtomicU64,
+    /// Account-regions to audit, once every account is entered.
+    pub scopes: AtomicU64,
+    /// Account-regions audited.
     pub regions: AtomicU64,
+    /// Resources listed (or reported by Access Analyzer), and those whose sharing was read.
+    pub listed: AtomicU64,
     pub resources: AtomicU64,
     pub from_analyzer: AtomicU64,
     pub exposures: AtomicU64,
@@ -118,7 +129,8 @@ pub struct Totals {
 }
 
 impl Totals {
-    fn add(&self, counter: &AtomicU64, n: u64) {
+    /// Adds `n` to one of the counters.
+    pub fn add(&self, counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
@@ -140,25 +152,26 @@ impl Totals {
     }
 
     /// The report, unreadable parts sorted by account and region.
-    pub fn report(self) -> Report {
-        let get = |c: AtomicU64| c.into_inner();
+    pub fn report(&self) -> Report {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut unreadable = self
             .unreadable
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner());
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         unreadable.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
-        let mut notes = self.notes.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut notes = self.notes.lock().unwrap_or_else(|e| e.into_inner()).clone();
         notes.sort();
         Report {
-            accounts: get(self.accounts),
-            regions: get(self.regions),
-            resources: get(self.resources),
-            from_analyzer: get(self.from_analyzer),
-            exposures: get(self.exposures),
-            delivered: get(self.delivered),
-            duplicates: get(self.duplicates),
-            suppressed: get(self.suppressed),
-            undelivered: get(self.undelivered),
+            accounts: get(&self.accounts),
+            regions: get(&self.regions),
+            resources: get(&self.resources),
+            from_analyzer: get(&self.from_analyzer),
+            exposures: get(&self.exposures),
+            delivered: get(&self.delivered),
+            duplicates: get(&self.duplicates),
+            suppressed: get(&self.suppressed),
+            undelivered: get(&self.undelivered),
             unreadable,
             notes,
         }
@@ -176,6 +189,7 @@ pub async fn run(
 ) {
     // Enter every account (assume its role, read its regions) first, a few at a time; then
     // every account-region of all of them goes side by side under one bound.
+    totals.add(&totals.planned, plan.accounts().len() as u64);
     let entered: Vec<_> = stream::iter(plan.accounts())
         .map(|account| async move {
             let entered = plan.enter(&account, settings, &options.regions).await;
@@ -195,14 +209,28 @@ pub async fn run(
                         .map(|r| (account.clone(), config.clone(), r)),
                 );
             }
-            Err(reason) => totals.unreadable(Unreadable {
-                account,
-                region: None,
-                reason,
-            }),
+            Err(reason) => {
+                totals.add(&totals.accounts_done, 1);
+                totals.unreadable(Unreadable {
+                    account,
+                    region: None,
+                    reason,
+                })
+            }
         }
     }
     scopes.sort_by(|a, b| (&a.0, &a.2).cmp(&(&b.0, &b.2)));
+    totals.add(&totals.scopes, scopes.len() as u64);
+    // Regions left in each account: the account is done when its last region is.
+    let mut left: BTreeMap<&str, usize> = BTreeMap::new();
+    for (account, _, _) in &scopes {
+        *left.entry(account.as_str()).or_default() += 1;
+    }
+    // An account with no region to audit is done already.
+    let empty = totals.accounts.load(Ordering::Relaxed) - left.len() as u64;
+    totals.add(&totals.accounts_done, empty);
+    let left = Mutex::new(left);
+    let left = &left;
     let regions: BTreeSet<&str> = scopes.iter().map(|s| s.2.as_str()).collect();
     let known = match &options.analyzer {
         Some(choice) => analyzers(choice, plan, settings, regions, totals).await,
@@ -221,6 +249,13 @@ pub async fn run(
                     })
                 });
                 audit_region(&inventory, account, region, covered, options, sink, totals).await;
+                let mut left = left.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(n) = left.get_mut(account.as_str()) {
+                    *n -= 1;
+                    if *n == 0 {
+                        totals.add(&totals.accounts_done, 1);
+                    }
+                }
             },
         )
         .await;

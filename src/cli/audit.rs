@@ -2,11 +2,13 @@
 
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
 
 use super::output::{self, Color, Format};
+use super::progress::{audit_line, Ticker};
 use crate::audit::analyzer::Choice;
 use crate::audit::{self, Options, Plan, Role, Totals};
 use crate::config::Config;
@@ -131,8 +133,15 @@ pub async fn audit(args: AuditArgs) -> ExitCode {
             .or_else(|| config.audit.access_analyzer.clone()),
     };
     let started = Instant::now();
-    let totals = Totals::default();
+    let totals = Arc::new(Totals::default());
+    let ticker = (!args.quiet && io::stderr().is_terminal()).then(|| {
+        let totals = Arc::clone(&totals);
+        Ticker::start("audit", move |elapsed| audit_line(&totals, elapsed))
+    });
     audit::run(&plan, &config.clients, &options, sink.as_ref(), &totals).await;
+    if let Some(ticker) = ticker {
+        ticker.stop().await;
+    }
     let report = totals.report();
     if !args.quiet {
         for u in &report.unreadable {

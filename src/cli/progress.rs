@@ -1,4 +1,4 @@
-//! The progress line `scan` redraws on a terminal, and byte counts for people.
+//! The progress lines `scan` and `audit` redraw on a terminal, and byte counts for people.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
+use crate::audit::Totals;
 use crate::reader::Progress;
 
 /// The end of a long name, to fit a status line.
@@ -108,6 +109,39 @@ pub(super) fn prefix_line(p: &PrefixProgress, elapsed: Duration) -> String {
     )
 }
 
+/// The status line of an audit: accounts and account-regions done, resources read of those
+/// listed, exposures, the rate of reads and, once every account is entered, an estimate of the
+/// time left: the longer of the listed resources still to read at the current rate and the
+/// regions still to audit at the pace of those done.
+pub(super) fn audit_line(t: &Totals, elapsed: Duration) -> String {
+    let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let (planned, done) = (get(&t.planned), get(&t.accounts_done));
+    let (scopes, regions) = (get(&t.scopes), get(&t.regions));
+    let (listed, read) = (get(&t.listed), get(&t.resources));
+    let seconds = elapsed.as_secs_f64().max(0.001);
+    let rate = read as f64 / seconds;
+    let regions_part = match scopes {
+        0 => "entering accounts".to_owned(),
+        n => format!("{regions}/{n} regions"),
+    };
+    let mut left = None;
+    if scopes > 0 {
+        let by_reads = (rate > 0.0).then(|| listed.saturating_sub(read) as f64 / rate);
+        let by_regions =
+            (regions > 0).then(|| seconds * scopes.saturating_sub(regions) as f64 / regions as f64);
+        left = match (by_reads, by_regions) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    let left = left.map_or(String::new(), |s| format!(", ~{s:.0}s left"));
+    format!(
+        "{done}/{planned} accounts, {regions_part}, {read}/{listed} resources read, {} \
+         exposures, {rate:.0} reads/s{left}",
+        get(&t.exposures),
+    )
+}
+
 pub(super) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = n as f64;
@@ -143,6 +177,35 @@ mod tests {
         assert_eq!(
             prefix_line(&p, ten),
             "100/400 objects, 30s left, 3.0 MiB, 2 findings, 10 objects/s"
+        );
+    }
+
+    #[test]
+    fn audit_progress_counts_accounts_regions_and_reads_and_estimates_the_rest() {
+        let t = Totals::default();
+        t.planned.store(8, Ordering::Relaxed);
+        let ten = Duration::from_secs(10);
+        assert_eq!(
+            audit_line(&t, ten),
+            "0/8 accounts, entering accounts, 0/0 resources read, 0 exposures, 0 reads/s"
+        );
+        t.accounts_done.store(2, Ordering::Relaxed);
+        t.scopes.store(16, Ordering::Relaxed);
+        t.regions.store(4, Ordering::Relaxed);
+        t.listed.store(1200, Ordering::Relaxed);
+        t.resources.store(200, Ordering::Relaxed);
+        t.exposures.store(5, Ordering::Relaxed);
+        // 1,000 reads left at 20/s: 50 s; 12 regions left at 2.5 s each: 30 s.
+        assert_eq!(
+            audit_line(&t, ten),
+            "2/8 accounts, 4/16 regions, 200/1200 resources read, 5 exposures, 20 reads/s, \
+             ~50s left"
+        );
+        t.listed.store(220, Ordering::Relaxed);
+        assert_eq!(
+            audit_line(&t, ten),
+            "2/8 accounts, 4/16 regions, 200/220 resources read, 5 exposures, 20 reads/s, \
+             ~30s left"
         );
     }
 

@@ -11,6 +11,7 @@
 //! - [`cfn`] and [`stack`]: the CloudFormation templates read as data, and a stack of them
 //!   evaluated for given parameters; [`patterns`]: the events their EventBridge rules and
 //!   log subscription filters let through, as lists of names;
+//! - [`terminal`]: the binary on a pseudo-terminal;
 //! - [`prng`]: a small seeded generator, so that a failure is reproducible from its seed;
 //! - [`cases`], [`files`] and [`edits`]: proptest generators of CloudTrail records, of log
 //!   files, and of byte edits.
@@ -32,3 +33,4 @@ pub mod prng;
 pub mod proxy;
 pub mod records;
 pub mod stack;
+pub mod terminal;

@@ -69,6 +69,8 @@ struct Rule {
 struct Canned {
     matches: Vec<String>,
     answer: Message,
+    /// Held this long before it is sent, like a slow service.
+    delay: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -149,9 +151,22 @@ impl Proxy {
 
     /// [`Proxy::answer`] with a body of another type (`application/json` for the JSON APIs).
     pub fn answer_as(&self, matches: &[&str], status: u16, content_type: &str, body: &str) {
+        self.answer_later(matches, Duration::ZERO, status, content_type, body);
+    }
+
+    /// [`Proxy::answer_as`], each answer sent `delay` after its request.
+    pub fn answer_later(
+        &self,
+        matches: &[&str],
+        delay: Duration,
+        status: u16,
+        content_type: &str,
+        body: &str,
+    ) {
         self.state.lock().unwrap().canned.push(Canned {
             matches: matches.iter().map(|m| (*m).to_owned()).collect(),
             answer: Message::response(status, content_type, body.to_owned()),
+            delay,
         });
     }
 
@@ -371,9 +386,10 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> i
         s.canned
             .iter()
             .find(|c| c.matches.iter().all(|m| text.contains(m.as_str())))
-            .map(|c| c.answer.clone())
+            .map(|c| (c.answer.clone(), c.delay))
     };
-    if let Some(answer) = canned {
+    if let Some((answer, delay)) = canned {
+        tokio::time::sleep(delay).await;
         client.write_all(&answer.to_bytes()).await?;
         return client.shutdown().await;
     }
