@@ -202,6 +202,20 @@ fn block_public_access(proxy: &Proxy, states: &[(&str, &str)]) {
     }
 }
 
+/// `AssumeRole` of the audit role in `account` refused, as STS refuses it.
+fn refuse_role(proxy: &Proxy, account: &str) {
+    proxy.answer(
+        &["Action=AssumeRole", &format!("iam%3A%3A{account}%3Arole")],
+        403,
+        &format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>\
+             <Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to \
+             perform: sts:AssumeRole on resource: arn:aws:iam::{account}:role/{ROLE}</Message>\
+             </Error><RequestId>test-proxy</RequestId></ErrorResponse>"
+        ),
+    );
+}
+
 /// Runs `audit ARGS --format json` against `endpoint`; a run past two minutes is killed, so
 /// that a hang fails the test with what the binary said instead of stalling the suite. It
 /// blocks its thread: the tests run on two workers, so that the proxy serves meanwhile.
@@ -348,16 +362,7 @@ async fn aws_an_account_that_cannot_be_entered_is_named_and_the_others_are_audit
     )
     .await;
     let proxy = proxy(&[("eu-west-1", "unblocked")]).await;
-    proxy.answer(
-        &["Action=AssumeRole", &format!("iam%3A%3A{closed}%3Arole")],
-        403,
-        &format!(
-            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>\
-             <Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to \
-             perform: sts:AssumeRole on resource: arn:aws:iam::{closed}:role/{ROLE}</Message>\
-             </Error><RequestId>test-proxy</RequestId></ErrorResponse>"
-        ),
-    );
+    refuse_role(&proxy, &closed);
     let accounts = format!("{open},{closed}");
     let out = audit(
         &proxy.endpoint,
@@ -383,24 +388,36 @@ async fn aws_an_account_that_cannot_be_entered_is_named_and_the_others_are_audit
     );
 }
 
+/// moto's organization, made once for the tests of this file (moto has one per server): its
+/// two member accounts.
+async fn organization() -> &'static [String] {
+    static MEMBERS: tokio::sync::OnceCell<Vec<String>> = tokio::sync::OnceCell::const_new();
+    MEMBERS
+        .get_or_init(|| async {
+            let base = support::moto::sdk_config(&moto().endpoint).await;
+            let org = aws_sdk_organizations::Client::new(&base);
+            org.create_organization().send().await.unwrap();
+            let mut members = Vec::new();
+            for name in ["member-a", "member-b"] {
+                let created = org
+                    .create_account()
+                    .account_name(name)
+                    .email(format!("{name}@example.com"))
+                    .send()
+                    .await
+                    .unwrap();
+                members.push(created.create_account_status.unwrap().account_id.unwrap());
+            }
+            members
+        })
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_audit_of_the_organization_reads_every_member() {
-    let base = support::moto::sdk_config(&moto().endpoint).await;
-    let org = aws_sdk_organizations::Client::new(&base);
-    org.create_organization().send().await.unwrap();
-    let mut members = Vec::new();
-    for name in ["member-a", "member-b"] {
-        let created = org
-            .create_account()
-            .account_name(name)
-            .email(format!("{name}@example.com"))
-            .send()
-            .await
-            .unwrap();
-        members.push(created.create_account_status.unwrap().account_id.unwrap());
-    }
+    let members = organization().await;
     let mut expected = BTreeSet::new();
-    for member in &members {
+    for member in members {
         let config = enter(member, "eu-west-1").await;
         let id = snapshot(
             &aws_sdk_ec2::Client::new(&config),
@@ -698,4 +715,101 @@ async fn aws_on_a_terminal_the_audit_draws_its_progress_line_then_erases_it() {
     // Erased before the summary, which stays.
     let summary = shown.find("audited 1 accounts, 1 regions").unwrap();
     assert!(shown[..summary].ends_with("\r\x1b[2K"), "{shown:?}");
+}
+
+/// The function's audit invocations as the template's state machine sends them, inside the
+/// Lambda runtime emulator (`cargo lambda watch`): the plan of the organization, the audit of
+/// one account (its exposure on SNS), and an account whose role is refused (the invocation
+/// fails, naming it, so that the state machine retries and reports it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_audit_invocations_run_inside_the_lambda_emulator() {
+    use support::lambda::{free_port, invoke, read, require_cargo_lambda, start_watch};
+    let moto = moto();
+    require_cargo_lambda();
+    let (open, closed) = (account(6), account(7));
+    let config = enter(&open, "eu-west-1").await;
+    let shared = snapshot(
+        &aws_sdk_ec2::Client::new(&config),
+        "eu-west-1",
+        &[FOREIGN, TRUSTED],
+        false,
+    )
+    .await;
+    let c = support::moto::clients(moto).await;
+    let topic = support::moto::topic(&c, false).await;
+    let members = organization().await;
+    let proxy = proxy(&[("eu-west-1", "unblocked")]).await;
+    refuse_role(&proxy, &closed);
+    let port = free_port();
+    let watch = start_watch(
+        port,
+        &proxy.endpoint,
+        &topic.arn,
+        &[
+            ("AUDIT_ROLE_NAME", ROLE),
+            ("AUDIT_REGIONS", "eu-west-1"),
+            ("TRUSTED_ACCOUNT_IDS", TRUSTED),
+        ],
+    );
+    let call = |name: &str, event: serde_json::Value| {
+        let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("audit-{name}-{}.json", std::process::id()));
+        std::fs::write(&file, event.to_string()).unwrap();
+        tokio::task::block_in_place(|| invoke(port, &file))
+    };
+
+    let out = call(
+        "plan",
+        serde_json::json!({"audit": {"plan": "organization"}}),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", read(&watch.log));
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let accounts: Vec<&str> = plan["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    // The management account (moto's default) and the members, sorted.
+    let mut expected: Vec<&str> = members.iter().map(String::as_str).collect();
+    expected.push("123456789012");
+    expected.sort();
+    assert_eq!(accounts, expected, "{plan}");
+
+    let out = call("open", serde_json::json!({"audit": {"accounts": [open]}}));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", read(&watch.log));
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (
+            &report["accounts"],
+            &report["regions"],
+            &report["exposures"],
+            &report["delivered"]
+        ),
+        (&1.into(), &1.into(), &1.into(), &1.into()),
+        "{report}"
+    );
+    let got = support::moto::receive(&c, &topic, 1).await;
+    assert_eq!(got.len(), 1);
+    let finding = &got[0].finding;
+    assert_eq!(finding.rule.id, "d3c4fc1a-6713-4304-9e11-cc1ce30d28dc");
+    assert_eq!(
+        finding.user_id, FOREIGN,
+        "the trusted account is no exposure"
+    );
+    assert_eq!(finding.resource.id.as_deref(), Some(shared.as_str()));
+
+    let out = call(
+        "closed",
+        serde_json::json!({"audit": {"accounts": [closed]}}),
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("unreadable: {closed}: cannot assume"))
+            && stderr.contains("AccessDenied"),
+        "{stderr}"
+    );
 }

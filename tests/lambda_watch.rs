@@ -6,15 +6,11 @@
 
 mod support;
 
-use std::fs::File;
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{json, Value};
-use support::moto::AtMoto;
+use support::lambda::{free_port, invoke, read, require_cargo_lambda, start_watch};
 use support::proxy::{Fault, Kind, Proxy};
 
 /// The bucket and key the S3 samples in `events/` name.
@@ -86,91 +82,6 @@ const LOG_ARCHIVE_OBJECTS: &[(&str, &str)] = &[
 /// An AWS Config history file: JSON, but not CloudTrail.
 const CONFIG_HISTORY: &str = r#"{"fileVersion":"1.0","configurationItems":[{"configurationItemVersion":"1.3","accountId":"123456789012","resourceType":"AWS::EC2::Volume","resourceId":"vol-0abc","awsRegion":"us-east-1"}]}"#;
 
-/// `cargo lambda watch`, killed (with the function it runs) when dropped.
-struct Watch {
-    child: Child,
-    log: String,
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        // The watcher does not stop on SIGTERM; end its whole process group. The function it
-        // started exits by itself once the runtime API is gone.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &group])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-/// Fails the test, saying how to install it, when `cargo lambda` cannot run: the test never
-/// passes without having run (`cargo test -- --skip aws_` leaves it out on purpose).
-fn require_cargo_lambda() {
-    let version = Command::new("cargo").args(["lambda", "--version"]).output();
-    if !version.as_ref().is_ok_and(|o| o.status.success()) {
-        let why = match version {
-            Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
-            Err(e) => e.to_string(),
-        };
-        panic!(
-            "cargo-lambda is not available ({why}); install it with: pip install cargo-lambda; \
-             to skip the AWS tests instead: cargo test -- --skip aws_"
-        );
-    }
-}
-
-fn start_watch(port: u16, moto: &str, topic_arn: &str) -> Watch {
-    use std::os::unix::process::CommandExt;
-    let log = format!("{}/lambda-watch-{port}.log", env!("CARGO_TARGET_TMPDIR"));
-    let out = File::create(&log).unwrap();
-    let child = Command::new("cargo")
-        .args([
-            "lambda",
-            "watch",
-            "--ignore-changes",
-            "-A",
-            "127.0.0.1",
-            "-P",
-        ])
-        .arg(port.to_string())
-        .env("FINDINGS_TOPIC_ARN", topic_arn)
-        .at_moto(moto)
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env_remove("TRUSTED_ACCOUNT_IDS")
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .process_group(0)
-        .spawn()
-        .expect("cargo lambda watch starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "cargo lambda watch did not listen:\n{}",
-            read(&log)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    Watch { child, log }
-}
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
-fn invoke(port: u16, data_file: &Path) -> Output {
-    Command::new("cargo")
-        .args(["lambda", "invoke", "-A", "127.0.0.1", "-P"])
-        .arg(port.to_string())
-        .arg("--data-file")
-        .arg(data_file)
-        .args(["--output-format", "json", "snapshot-share-detector"])
-        .output()
-        .unwrap()
-}
-
 /// The key of the object the fault proxy throttles: a copy of the log file, so that only the
 /// throttling can fail its task.
 const THROTTLED: &str = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/08/01/throttled.json.gz";
@@ -211,12 +122,8 @@ async fn aws_every_sample_event_runs_inside_the_lambda_emulator() {
         None,
     );
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let watch = start_watch(port, &proxy.endpoint, &topic.arn);
+    let port = free_port();
+    let watch = start_watch(port, &proxy.endpoint, &topic.arn, &[]);
 
     let mut files: Vec<String> = std::fs::read_dir("events")
         .unwrap()

@@ -3,6 +3,7 @@
 //!
 //! - [`moto`]: the moto server, SDK clients pointed at it, a findings topic with a queue, what
 //!   arrived, the handler run on a payload;
+//! - [`lambda`]: the function in the Lambda runtime emulator (`cargo lambda watch`);
 //! - [`proxy`] (on [`http`]): the HTTP fault proxy between the SDK clients and moto;
 //! - [`records`]: CloudTrail records, log files and keys, and the sample events on disk;
 //! - [`output`]: what the binary prints, the findings and their targets;
@@ -25,6 +26,7 @@ pub mod edits;
 pub mod files;
 pub mod gzip;
 pub mod http;
+pub mod lambda;
 pub mod moto;
 pub mod oracle;
 pub mod output;
