@@ -447,10 +447,17 @@ fn scan_of_a_trail_log_mixing_every_kind_gives_one_finding_per_target() {
             .find(|r| r.identity.id == f["rule"]["id"])
             .unwrap_or_else(|| panic!("a finding of no registry rule: {f}"));
         *kinds.entry(rule.identity.id).or_insert(0) += 1;
-        // One finding per (rule, event, target): no target reported twice.
+        // One finding per (rule, event, resource, target): no target reported twice. The
+        // resource is in the key because Panther's test records reuse `eventID` 1111 for an
+        // AMI's and a snapshot's failed attempt to go public (CloudTrail never does).
+        let resource = ["snapshotId", "imageId", "dbSnapshotIdentifier"]
+            .iter()
+            .find_map(|k| f[*k].as_str())
+            .unwrap_or_default();
         let key = (
             rule.identity.id,
             f["event"]["id"].to_string(),
+            resource.to_owned(),
             f["userId"].to_string(),
         );
         assert!(targets.insert(key), "reported twice: {f}");
