@@ -7,7 +7,7 @@ CARGO ?= cargo
 PIP = $(PYTHON) -m pip install --quiet
 
 .PHONY: test test-deps lint lint-deps scan bench bench-s3 bench-s3-filtered bench-s3-deps package \
-	bench-audit bench-audit-large bench-audit-deps
+	bench-audit bench-audit-large bench-audit-deps bench-init
 
 ## Everything the tests need that cargo does not fetch: the moto server (S3, SNS, SQS) and
 ## cargo-lambda (the Lambda runtime emulator of tests/lambda_watch.rs).
@@ -113,3 +113,13 @@ AUDIT_LARGE ?= 1000,10000
 bench-audit-large: bench-audit-deps
 	$(AUDIT_BUILD)
 	$(AUDIT_BENCH) --large $(AUDIT_LARGE)
+
+## The function's cold start against a fake Lambda Runtime API (init, first invocation, peak
+## RSS), 30 starts; BASELINE=path/to/binary measures another build in the same runs. The
+## binary is built as `cargo lambda build` builds it, bins alone: a build with an example
+## (`make bench*`) unifies the dev-dependencies' features into a few shared crates, so going
+## from one to the other recompiles the binary.
+bench-init:
+	$(CARGO) build --release --locked --bins
+	$(PYTHON) bench/init_time.py --runs 30 --bin $${CARGO_TARGET_DIR:-target}/release/snapshot-share-detector \
+		$(if $(BASELINE),--bin $(BASELINE))
