@@ -38,6 +38,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -72,7 +73,6 @@ class Run:
 
 class Api(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    run = None  # the current Run, set by the benchmark
 
     def log_message(self, *args):
         pass
@@ -89,8 +89,8 @@ class Api(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
-        run = Api.run
-        if self.path != "/2018-06-01/runtime/invocation/next" or run is None:
+        run = self.server.run
+        if self.path != "/2018-06-01/runtime/invocation/next":
             return self.send(404)
         if run.next_at is not None:
             # The second /next: the environment waits for an invocation that never comes.
@@ -111,7 +111,7 @@ class Api(http.server.BaseHTTPRequestHandler):
         ])
 
     def do_POST(self):
-        run = Api.run
+        run = self.server.run
         body = self.body()
         if self.path.startswith("/2018-06-01/runtime/invocation/"):
             run.response_at = time.perf_counter()
@@ -140,7 +140,15 @@ class Api(http.server.BaseHTTPRequestHandler):
 
 
 class Server(http.server.ThreadingHTTPServer):
+    """The fake Runtime API (and SNS) of one run: a server of its own for each process, so that
+    a request of the process before (its second GET /next, sent as it was being killed) cannot
+    be taken for this one's."""
+
     daemon_threads = True
+
+    def __init__(self, run):
+        super().__init__(("127.0.0.1", 0), Api)
+        self.run = run
 
     def handle_error(self, request, client_address):
         # A process killed at the end of its run leaves its connections reset: expected.
@@ -148,9 +156,10 @@ class Server(http.server.ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-def environment(port, memory):
+def environment(port, memory, home):
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG")}
     env.update({
+        "HOME": home,
         "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:%d" % port,
         "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -169,8 +178,6 @@ def environment(port, memory):
         "AWS_ACCESS_KEY_ID": "ASIABENCHBENCHBENCH0",
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_SESSION_TOKEN": "bench",
-        "AWS_CONFIG_FILE": "/nonexistent/config",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
         # SNS is the fake server (Lambda has no such variable; it is how the SDK is pointed here).
         "AWS_ENDPOINT_URL": "http://127.0.0.1:%d" % port,
         # template.yaml's DetectorFunction, with its parameters' defaults.
@@ -195,13 +202,14 @@ def vm_hwm(pid):
     return 0
 
 
-def one(binary, event, port, memory):
+def one(binary, event, memory, home):
     run = Run(event)
-    Api.run = run
+    server = Server(run)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     log = open(os.devnull, "wb")
+    env = environment(server.server_address[1], memory, home)
     run.spawned = time.perf_counter()
-    proc = subprocess.Popen([binary], env=environment(port, memory), stdin=subprocess.DEVNULL, stdout=log,
-                            stderr=log)
+    proc = subprocess.Popen([binary], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     try:
         if not run.first.wait(TIMEOUT) or not run.done.wait(TIMEOUT):
             raise SystemExit("%s: no /next or no response in %d s" % (binary, TIMEOUT))
@@ -211,6 +219,8 @@ def one(binary, event, port, memory):
         proc.wait()
         run.release.set()
         log.close()
+        server.shutdown()
+        server.server_close()
     return run, rss
 
 
@@ -237,14 +247,13 @@ def main():
     with open(args.event, "rb") as f:
         event = f.read()
 
-    server = Server(("127.0.0.1", 0), Api)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
+    # An empty home: no ~/.aws of this machine's user gets in (Lambda has none).
+    home = tempfile.mkdtemp(prefix="init-time-")
     results = {b: [] for b in binaries}
     ok = True
     for i in range(args.runs):
         for b in binaries if i % 2 == 0 else binaries[::-1]:
-            run, rss = one(b, event, port, args.memory)
+            run, rss = one(b, event, args.memory, home)
             answer = {}
             try:
                 answer = json.loads(run.response or b"{}")
@@ -256,7 +265,7 @@ def main():
                 print("init_time: %s: run %d: error=%s, %d published, response %r"
                       % (b, i + 1, run.error, run.published, (run.response or b"")[:500]), file=sys.stderr)
             results[b].append((run.next_at - run.spawned, run.response_at - run.answered_at, rss, answer))
-    server.shutdown()
+    os.rmdir(home)
 
     print("# %s, %s, %d cores, %s; %d cold starts of each binary, taking turns; event %s; memory %d MB"
           % (time.strftime("%Y-%m-%d %H:%M"), platform.machine(), os.cpu_count(), platform.platform(), args.runs,
