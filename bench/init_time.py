@@ -51,6 +51,8 @@ FUNCTION = "snapshot-share-detector-DetectorFunction-bench"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:snapshot-share-detector-findings"
 # Upper bound for one phase of a run.
 TIMEOUT = 30
+# --env: more variables for the binary.
+EXTRA = {}
 
 
 class Run:
@@ -188,6 +190,7 @@ def environment(port, memory, home):
         "TRAIL_KEY_LAYOUT": "aws",
         "SUPPRESS_ORGANIZATION_SHARES": "false",
     })
+    env.update(EXTRA)
     return env
 
 
@@ -239,7 +242,10 @@ def main():
     ap.add_argument("--event", default=EVENT, help="the first invocation's event (default %(default)s)")
     ap.add_argument("--findings", type=int, default=1, help="findings the event must give (default 1)")
     ap.add_argument("--memory", type=int, default=512, help="AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default 512)")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="one more variable for the binary (repeat), e.g. SSL_CERT_DIR=/nonexistent")
     args = ap.parse_args()
+    EXTRA.update(pair.split("=", 1) for pair in args.env)
     binaries = [os.path.abspath(b) for b in (args.bin or [BINARY])]
     for b in binaries:
         if not os.access(b, os.X_OK):
@@ -267,9 +273,9 @@ def main():
             results[b].append((run.next_at - run.spawned, run.response_at - run.answered_at, rss, answer))
     os.rmdir(home)
 
-    print("# %s, %s, %d cores, %s; %d cold starts of each binary, taking turns; event %s; memory %d MB"
+    print("# %s, %s, %d cores, %s; %d cold starts of each binary, taking turns; event %s; memory %d MB%s"
           % (time.strftime("%Y-%m-%d %H:%M"), platform.machine(), os.cpu_count(), platform.platform(), args.runs,
-             os.path.relpath(args.event, ROOT), args.memory))
+             os.path.relpath(args.event, ROOT), args.memory, "".join("; " + e for e in args.env)))
     cols = ("| binary | size | init: median | init: p90 | first invocation: median | first invocation: p90 "
             "| peak RSS (median) |")
     print(cols)
