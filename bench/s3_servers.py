@@ -89,15 +89,17 @@ def guarded(cmd):
 MOTO_S3 = os.path.join(ROOT, "bench/moto_s3.py")
 
 
-def start_moto(port, log_path, plain):
+def start_moto(port, log_path, plain, env=None):
     """moto's S3 on port: bench/moto_s3.py (moto's S3 application served by waitress, without
     moto.server's per-request service dispatch, access log and thread), or with plain
-    `python3 -m moto.server`."""
+    `python3 -m moto.server` (every service; the audit benchmark's). env: more variables for
+    moto (MOTO_EC2_LOAD_DEFAULT_AMIS, say)."""
     log_file = open(log_path, "wb")
     server = ["-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)] if plain else [MOTO_S3, str(port)]
     proc = subprocess.Popen(
         guarded([sys.executable, *server]),
-        stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=dict(os.environ, **ENV))
+        stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+        env=dict(os.environ, **ENV, **(env or {})))
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
