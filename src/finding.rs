@@ -13,9 +13,11 @@ use uuid::Uuid;
 use crate::cloudtrail::Record;
 
 mod build;
+mod lifecycle;
 mod observed;
 mod resource;
 mod time;
+pub use lifecycle::{share_id, Place, Status};
 pub use observed::{exposure_id, AuditInfo, Observation};
 pub use resource::{Change, Detection, Resource, ResourceType, Target};
 pub(crate) use time::days_in_month;
@@ -41,6 +43,10 @@ pub struct Identity {
     /// What happened, in one word, for filter policies (`finding_kind`): `share`, `use`, ...
     pub kind: &'static str,
     pub technique: Technique,
+    /// Whether its findings report a state that a later event or the audit can end (a share,
+    /// a switched-off guard): they carry a `share_id` and can be resolved. A use or a failed
+    /// attempt is an event of the past and stays as it was.
+    pub resolvable: bool,
 }
 
 /// A MITRE ATT&CK technique and its tactic.
@@ -65,6 +71,15 @@ pub struct Finding {
     /// Deterministic: the same record and target always give the same id, so that a
     /// consumer can drop the copies a retry delivers.
     pub finding_id: String,
+    /// `resolved` when the finding closes a share (a removal, the audit no longer seeing it);
+    /// absent while open.
+    #[serde(default, skip_serializing_if = "Status::is_open")]
+    pub status: Status,
+    /// The share the finding is about, the same for the finding that opened it and the
+    /// resolution that closes it ([`share_id`]); absent for a rule whose findings are events of
+    /// the past (a use, a failed attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_id: Option<String>,
     #[serde(rename = "@timestamp", skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
     pub message: String,

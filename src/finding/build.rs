@@ -29,9 +29,18 @@ impl Finding {
             target,
             change,
             message,
+            status,
         } = detection;
+        let place = Place {
+            account: owner.as_deref(),
+            region: record.aws_region,
+        };
         Finding {
             finding_id: finding_id(rule, record, &target),
+            status,
+            share_id: rule
+                .resolvable
+                .then(|| share_id(rule, place, &resource, &target)),
             timestamp,
             message,
             rule: RuleInfo::from(rule),

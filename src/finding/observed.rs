@@ -42,16 +42,11 @@ pub fn exposure_id(
     resource: &Resource,
     target: &Target,
 ) -> String {
-    let namespace = Uuid::try_parse(rule.id).unwrap_or(Uuid::NAMESPACE_OID);
-    let name = format!(
-        "exposure:{}:{}:{}:{}\n{}",
-        seen.account,
-        seen.region,
-        resource.kind.as_str(),
-        resource.id.as_deref().unwrap_or(""),
-        target.user_id()
-    );
-    Uuid::new_v5(&namespace, name.as_bytes()).to_string()
+    let place = Place {
+        account: Some(seen.account),
+        region: Some(seen.region),
+    };
+    share_id(rule, place, resource, target)
 }
 
 impl Finding {
@@ -71,14 +66,18 @@ impl Finding {
             target,
             change,
             message,
+            status,
         } = detection;
         let mut info = RuleInfo::from(rule);
         if let Some((severity, risk)) = rating {
             info.severity = severity.to_owned();
             info.risk_score = risk;
         }
+        let id = exposure_id(rule, seen, &resource, &target);
         Finding {
-            finding_id: exposure_id(rule, seen, &resource, &target),
+            finding_id: id.clone(),
+            status,
+            share_id: Some(id),
             timestamp: Some(seen.time.to_owned()),
             message,
             rule: info,

@@ -196,4 +196,7 @@ pub struct Detection {
     pub change: Option<Change>,
     /// The finding's `message`: who did what to which resource, in one line.
     pub message: String,
+    /// [`Status::Resolved`](super::Status) when the record ended the share instead of opening
+    /// it (a removal).
+    pub status: super::Status,
 }

@@ -26,6 +26,7 @@ pub const IDENTITY: Identity = Identity {
     risk_score: 15,
     kind: "attempt",
     technique: T1537,
+    resolvable: false,
 };
 
 pub static RULE: Rule = Rule {

@@ -15,7 +15,7 @@
 
 use super::{texts, Rule, Texts};
 use crate::finding::{AuditInfo, Change, Detection, Finding, Identity, Observation};
-use crate::finding::{Resource, ResourceType, Target, T1537};
+use crate::finding::{Resource, ResourceType, Status, Target, T1537};
 use crate::rule::TrustedAccounts;
 
 pub const IDENTITY: Identity = Identity {
@@ -28,6 +28,7 @@ pub const IDENTITY: Identity = Identity {
     risk_score: 47,
     kind: "exposure",
     technique: T1537,
+    resolvable: true,
 };
 
 /// Reads no call: the audit evaluates it on state ([`evaluate`]), never on a record, so it is
@@ -154,6 +155,7 @@ pub fn evaluate(
                 operation: "add",
             }),
             message,
+            status: Status::Open,
         };
         let audit = AuditInfo {
             reachable,

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{json_field, Call, Context, TrustedAccounts};
 use crate::cloudtrail::Record;
-use crate::finding::{clip, Change, Detection, Resource, ResourceType, Target};
+use crate::finding::{clip, Change, Detection, Resource, ResourceType, Status, Target};
 
 const EC2: &str = "ec2.amazonaws.com";
 const RDS: &str = "rds.amazonaws.com";
@@ -53,6 +53,13 @@ pub struct Grant {
     pub targets: Vec<Target>,
 }
 
+/// Which side of a permission change to read: what it adds, or what it removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Add,
+    Remove,
+}
+
 /// The grant a record of one of [`CALLS`] asks for, whether or not it succeeded: `None` when it
 /// is no such call, changes another attribute, or adds no foreign grantee. An error names
 /// parameters that cannot be read.
@@ -60,6 +67,18 @@ pub fn requested(
     record: &Record<'_>,
     envelope_account: Option<&str>,
     trusted: &TrustedAccounts,
+) -> Result<Option<Grant>, String> {
+    change(record, envelope_account, trusted, Side::Add)
+}
+
+/// What a record of one of [`CALLS`] adds or removes (`side`), as [`requested`] says: the
+/// foreign grantees, neither the owner nor trusted (a removal of those closes no finding,
+/// since none was opened).
+pub fn change(
+    record: &Record<'_>,
+    envelope_account: Option<&str>,
+    trusted: &TrustedAccounts,
+    side: Side,
 ) -> Result<Option<Grant>, String> {
     // A documented flow of a trusted AWS service (GuardDuty's scan snapshots, Marketplace's
     // AMI ingestion): no finding, as for a trusted account.
@@ -81,28 +100,28 @@ pub fn requested(
             "snapshotId",
             "attributeType",
             "createvolumepermission",
-            permission_items(&params, "createVolumePermission"),
+            permission_items(&params, "createVolumePermission", side),
         ),
         "ModifyImageAttribute" => (
             ResourceType::Image,
             "imageId",
             "attributeType",
             "launchpermission",
-            permission_items(&params, "launchPermission"),
+            permission_items(&params, "launchPermission", side),
         ),
         "ModifyDBSnapshotAttribute" => (
             ResourceType::DbSnapshot,
             "dBSnapshotIdentifier",
             "attributeName",
             "restore",
-            values_to_add(&params),
+            values(&params, side),
         ),
         _ => (
             ResourceType::DbClusterSnapshot,
             "dBClusterSnapshotIdentifier",
             "attributeName",
             "restore",
-            values_to_add(&params),
+            values(&params, side),
         ),
     };
     let attribute = params.get(attribute_key).and_then(Value::as_str);
@@ -139,15 +158,20 @@ pub fn requested(
     }))
 }
 
-/// The share rules' evaluation: one detection per foreign target of a successful share call.
+/// The share rules' evaluation: one detection per foreign target of a successful share call,
+/// and one resolution per foreign target it removes.
 pub fn shares(record: &Record<'_>, cx: &Context<'_>) -> Result<Vec<Detection>, String> {
     if record.failed() {
         return Ok(Vec::new());
     }
-    Ok(match requested(record, cx.envelope_account, cx.trusted)? {
+    let mut found = match requested(record, cx.envelope_account, cx.trusted)? {
         Some(g) => detections(record, &g, &shared),
         None => Vec::new(),
-    })
+    };
+    if let Some(g) = change(record, cx.envelope_account, cx.trusted, Side::Remove)? {
+        found.extend(describe(record, &g, &unshared, "remove", Status::Resolved));
+    }
+    Ok(found)
 }
 
 /// One detection per target of `grant`, its message saying `what` happened to the resource
@@ -156,6 +180,16 @@ pub fn detections(
     record: &Record<'_>,
     grant: &Grant,
     what: &dyn Fn(&Target) -> String,
+) -> Vec<Detection> {
+    describe(record, grant, what, "add", Status::Open)
+}
+
+fn describe(
+    record: &Record<'_>,
+    grant: &Grant,
+    what: &dyn Fn(&Target) -> String,
+    operation: &'static str,
+    status: Status,
 ) -> Vec<Detection> {
     let actor = record.user_identity.arn.map(clip);
     let id = grant.resource.id.as_deref().map(clip);
@@ -169,7 +203,7 @@ pub fn detections(
             target: target.clone(),
             change: Some(Change {
                 attribute: grant.attribute.clone(),
-                operation: "add",
+                operation,
             }),
             message: format!(
                 "{} {} of account {} {} by {}",
@@ -179,6 +213,7 @@ pub fn detections(
                 what(target),
                 actor.as_deref().unwrap_or("an unknown principal"),
             ),
+            status,
         })
         .collect()
 }
@@ -188,16 +223,31 @@ pub fn shared(target: &Target) -> String {
     format!("was {}", opened_to(target))
 }
 
+/// "had its public share removed", "had its share with account X removed": what a successful
+/// removal did.
+pub fn unshared(target: &Target) -> String {
+    match target {
+        Target::Public => "had its public share removed".to_owned(),
+        other => format!("had its share with {} removed", grantee(other)),
+    }
+}
+
 /// "made public", "shared with account X", "shared with organization ARN", ...
 pub fn opened_to(target: &Target) -> String {
     match target {
         Target::Public => "made public".to_owned(),
-        Target::Account(id) => format!("shared with account {}", clip(id)),
-        Target::Organization(arn) => format!("shared with organization {}", clip(arn)),
-        Target::OrganizationalUnit(arn) => {
-            format!("shared with organizational unit {}", clip(arn))
-        }
-        Target::Unknown => "shared with an unknown account".to_owned(),
+        other => format!("shared with {}", grantee(other)),
+    }
+}
+
+/// "account X", "organization ARN", "organizational unit ARN", "an unknown account".
+fn grantee(target: &Target) -> String {
+    match target {
+        Target::Public => "everyone".to_owned(),
+        Target::Account(id) => format!("account {}", clip(id)),
+        Target::Organization(arn) => format!("organization {}", clip(arn)),
+        Target::OrganizationalUnit(arn) => format!("organizational unit {}", clip(arn)),
+        Target::Unknown => "an unknown account".to_owned(),
     }
 }
 
@@ -209,11 +259,16 @@ enum Grantee<'a> {
     OrganizationalUnit(&'a str),
 }
 
-/// The grantees under `<permission>.add.items` (EC2: a single object counts as one item).
-fn permission_items<'a>(params: &'a Value, permission: &str) -> Vec<Grantee<'a>> {
+/// The grantees under `<permission>.add.items` (or `.remove.items`; EC2: a single object counts
+/// as one item).
+fn permission_items<'a>(params: &'a Value, permission: &str, side: Side) -> Vec<Grantee<'a>> {
+    let key = match side {
+        Side::Add => "add",
+        Side::Remove => "remove",
+    };
     let items = params
         .get(permission)
-        .and_then(|p| p.get("add"))
+        .and_then(|p| p.get(key))
         .and_then(|a| a.get("items"));
     let items: Vec<&Value> = match items {
         Some(Value::Array(list)) => list.iter().collect(),
@@ -239,9 +294,14 @@ fn permission_items<'a>(params: &'a Value, permission: &str) -> Vec<Grantee<'a>>
     out
 }
 
-/// The grantees of an RDS `restore` attribute: account ids, or `all` for everyone.
-fn values_to_add(params: &Value) -> Vec<Grantee<'_>> {
-    let values = params.get("valuesToAdd").and_then(Value::as_array);
+/// The grantees an RDS `restore` attribute adds (`valuesToAdd`) or removes
+/// (`valuesToRemove`): account ids, or `all` for everyone.
+fn values(params: &Value, side: Side) -> Vec<Grantee<'_>> {
+    let key = match side {
+        Side::Add => "valuesToAdd",
+        Side::Remove => "valuesToRemove",
+    };
+    let values = params.get(key).and_then(Value::as_array);
     values
         .into_iter()
         .flatten()

@@ -27,6 +27,7 @@ pub const IDENTITY: Identity = Identity {
     risk_score: 73,
     kind: "share",
     technique: T1537,
+    resolvable: true,
 };
 
 pub static RULE: Rule = Rule {

@@ -21,7 +21,7 @@ use serde_json::Value;
 use super::{json_field, Call, Context, Rule, Texts};
 use crate::cloudtrail::Record;
 use crate::finding::{clip, Change, Detection, Finding, Identity, Resource, ResourceType};
-use crate::finding::{Target, T1537};
+use crate::finding::{Status, Target, T1537};
 use crate::text::ascii_safe;
 
 const EC2: &str = "ec2.amazonaws.com";
@@ -39,6 +39,7 @@ pub const IDENTITY: Identity = Identity {
     risk_score: 47,
     kind: "protection-off",
     technique: T1537,
+    resolvable: true,
 };
 
 pub static RULE: Rule = Rule {
@@ -120,6 +121,7 @@ fn evaluate(record: &Record<'_>, cx: &Context<'_>) -> Result<Vec<Detection>, Str
             operation,
         }),
         message,
+        status: Status::Open,
     }])
 }
 

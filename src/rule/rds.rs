@@ -23,6 +23,7 @@ pub const IDENTITY: Identity = Identity {
     risk_score: 47,
     kind: "share",
     technique: T1537,
+    resolvable: true,
 };
 
 pub static RULE: Rule = Rule {

@@ -13,9 +13,9 @@
 //!   is what shares the data.
 
 use super::grant::{self, Grant};
-use super::{texts, Call, Context, Rule, Texts, TrustedAccounts};
+use super::{texts, Call, Rule, Texts, TrustedAccounts};
 use crate::cloudtrail::Record;
-use crate::finding::{Detection, Finding, Identity, Target, T1537};
+use crate::finding::{Finding, Identity, Target, T1537};
 
 pub const EVENT_SOURCE: &str = grant::SNAPSHOT_CALL.source;
 pub const EVENT_NAME: &str = grant::SNAPSHOT_CALL.name;
@@ -30,12 +30,13 @@ pub const IDENTITY: Identity = Identity {
     risk_score: 21,
     kind: "share",
     technique: T1537,
+    resolvable: true,
 };
 
 pub static RULE: Rule = Rule {
     identity: IDENTITY,
     reads: &[grant::SNAPSHOT_CALL],
-    evaluate: detections,
+    evaluate: grant::shares,
     texts: Texts {
         subject,
         target: texts::target,
@@ -97,14 +98,6 @@ fn successful(
         return Ok(None);
     }
     grant::requested(record, envelope_account, trusted)
-}
-
-/// The registry's evaluation: one detection per foreign target.
-fn detections(record: &Record<'_>, cx: &Context<'_>) -> Result<Vec<Detection>, String> {
-    Ok(match successful(record, cx.envelope_account, cx.trusted)? {
-        Some(g) => grant::detections(record, &g, &grant::shared),
-        None => Vec::new(),
-    })
 }
 
 fn subject(f: &Finding) -> String {

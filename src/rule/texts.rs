@@ -32,6 +32,15 @@ pub fn subject(f: &Finding, lead: &str) -> String {
     let id = ascii_safe(f.resource.id.as_deref().unwrap_or("(unknown)"), 32);
     let severity = ascii_safe(&f.rule.severity, 8);
     let noun = f.resource.kind.noun();
+    if f.is_resolution() {
+        return match whom(f) {
+            Whom::Everyone => format!("[resolved] {lead}{noun} {id} no longer public"),
+            _ => format!(
+                "[resolved] {lead}{noun} {id} no longer shared with {}",
+                ascii_safe(&f.user_id, 24)
+            ),
+        };
+    }
     match whom(f) {
         Whom::Everyone => format!("[{severity}] {lead}{noun} {id} made public"),
         _ => format!(
@@ -119,8 +128,11 @@ pub fn remove_command(f: &Finding, who: Option<&str>) -> String {
     }
 }
 
-/// What a responder does next about a grant that took effect.
+/// What a responder does next about a grant that took effect, or about its removal.
 pub fn next_steps(f: &Finding) -> Vec<String> {
+    if f.is_resolution() {
+        return resolved_steps(f);
+    }
     let id = f.resource.id.as_deref().unwrap_or(match f.resource.kind {
         ResourceType::Image => "IMAGE_ID",
         _ => "SNAPSHOT_ID",
@@ -174,4 +186,30 @@ pub fn next_steps(f: &Finding) -> Vec<String> {
             uses,
         ],
     }
+}
+
+/// What is left to do once a share was removed: the door is closed, but what went through it
+/// while it was open is not undone.
+fn resolved_steps(f: &Finding) -> Vec<String> {
+    let id = f.resource.id.as_deref().unwrap_or("the resource");
+    let copies = match f.resource.kind {
+        ResourceType::EbsSnapshot => format!(
+            "Removing the permission does not undo a copy: look for SharedSnapshotCopyInitiated \
+             and SharedSnapshotVolumeCreated on {id} while it was shared."
+        ),
+        ResourceType::Image => format!(
+            "Removing the permission does not undo a copy: an account that could launch {id} \
+             may have copied it (CopyImage) while it could."
+        ),
+        _ => format!(
+            "Removing the permission does not undo a copy: an account that could restore {id} \
+             may have copied it (CopyDBSnapshot) while it could."
+        ),
+    };
+    vec![
+        "Nothing to revoke: the share this resolves was removed. Check that whoever removed \
+         it was expected to."
+            .to_owned(),
+        copies,
+    ]
 }

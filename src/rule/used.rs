@@ -16,7 +16,9 @@
 
 use super::{json_field, text_field, texts, Call, Context, Rule, Texts};
 use crate::cloudtrail::Record;
-use crate::finding::{clip, Detection, Finding, Identity, Resource, ResourceType, Target, T1537};
+use crate::finding::{
+    clip, Detection, Finding, Identity, Resource, ResourceType, Status, Target, T1537,
+};
 use crate::text::ascii_safe;
 
 pub const EVENT_SOURCE: &str = "ec2.amazonaws.com";
@@ -36,6 +38,7 @@ pub const IDENTITY: Identity = Identity {
     risk_score: 73,
     kind: "use",
     technique: T1537,
+    resolvable: false,
 };
 
 pub static RULE: Rule = Rule {
@@ -106,6 +109,7 @@ fn evaluate(record: &Record<'_>, cx: &Context<'_>) -> Result<Vec<Detection>, Str
         target,
         change: None,
         message,
+        status: Status::Open,
     }])
 }
 

@@ -331,7 +331,9 @@ struct Sent {
 /// SNS message attributes for subscription filter policies: (name, data type, value).
 /// `finding_kind` is the rule's kind (`share`, `use`, ...) and `resource_type` what it is about
 /// (`ebs-snapshot`, `ami`, ...); for a use, `target_account` is the account that used the
-/// snapshot and `public` is `false` (the finding is not a public share).
+/// snapshot and `public` is `false` (the finding is not a public share). `status` is `open`,
+/// or `resolved` for a resolution (the share it reported ended), so that a subscription can
+/// take or leave those. SNS allows ten attributes: this is the tenth.
 pub fn attributes(f: &Finding) -> Vec<(&'static str, &'static str, String)> {
     let member = f.target.as_ref().and_then(|t| t.organization_member);
     let mut attributes = vec![
@@ -347,6 +349,7 @@ pub fn attributes(f: &Finding) -> Vec<(&'static str, &'static str, String)> {
         ("event_action", "String", f.event.action.clone()),
         ("target_account", "String", f.user_id.clone()),
         ("public", "String", f.is_public().to_string()),
+        ("status", "String", f.status.as_str().to_owned()),
     ];
     attributes.extend(member.map(|m| ("organization_member", "String", m.to_string())));
     attributes
