@@ -2,7 +2,7 @@
 //! cover them all in front. Adding an output is a module of its own and one block here.
 //!
 //! ```text
-//! Select ─► Org ─► [Echo: stdout] ─► Dedup ─► Fanout [ SNS, ... ]
+//! Select ─► Org ─► [Echo: stdout] ─► Dedup ─► Fanout [ SNS, Security Hub ]
 //! ```
 //! - [`Select`] leaves out the findings of rules switched off (`DISABLED_RULES`);
 //! - [`Org`] says of each target whether it belongs to the organization, and with
@@ -16,7 +16,8 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 
 use super::sns::NotificationFormat;
-use super::{Dedup, DynamoLedger, Echo, Fanout, Lines, Org, Select, Sink, SnsSink, Stdout};
+use super::{Dedup, DynamoLedger, Echo, Fanout, Lines, Org, SecurityHubSink, Select, Sink};
+use super::{SnsSink, Stdout};
 use crate::aws::ClientSettings;
 use crate::org::Organization;
 
@@ -25,6 +26,8 @@ use crate::org::Organization;
 pub struct Outputs {
     /// `FINDINGS_TOPIC_ARN`.
     pub topic_arn: Option<String>,
+    /// `SECURITY_HUB`: also import every finding into Security Hub.
+    pub security_hub: bool,
     /// `NOTIFICATION_FORMAT`.
     pub notification_format: NotificationFormat,
     /// `DEDUP_TABLE`.
@@ -51,7 +54,7 @@ pub enum OrganizationAccounts {
 impl Outputs {
     /// Whether building these needs AWS clients (`publish`: findings go to the outputs).
     pub fn need_aws(&self, publish: bool) -> bool {
-        (publish && self.topic_arn.is_some())
+        (publish && (self.topic_arn.is_some() || self.security_hub))
             || self.organization == Some(OrganizationAccounts::Auto)
     }
 }
@@ -74,6 +77,14 @@ pub fn build(
         let client = crate::aws::sns_from(sdk, settings);
         let sns = SnsSink::new(client, arn.clone()).with_format(outputs.notification_format);
         list.push(Box::new(sns));
+    }
+    if let (true, Some(sdk), true) = (publish, sdk, outputs.security_hub) {
+        let hub = SecurityHubSink::new(
+            crate::aws::securityhub_from(sdk, settings),
+            aws_sdk_sts::Client::new(sdk),
+            sdk.region().map(|r| r.to_string()),
+        );
+        list.push(Box::new(hub));
     }
     let delivery: Option<Box<dyn Sink>> = match list.len() {
         0 => None,
