@@ -295,5 +295,8 @@ async fn aws_publish_sends_the_findings_to_sns_too() {
 fn publish_without_a_topic_is_refused() {
     let out = scan(&["--publish", "events/"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(stderr(&out), "error: --publish needs FINDINGS_TOPIC_ARN\n");
+    assert_eq!(
+        stderr(&out),
+        "error: --publish needs FINDINGS_TOPIC_ARN or SECURITY_HUB=true\n"
+    );
 }

@@ -72,8 +72,8 @@ pub async fn audit(args: AuditArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if args.publish && config.outputs.topic_arn.is_none() {
-        eprintln!("error: --publish needs FINDINGS_TOPIC_ARN");
+    if args.publish && !config.outputs.delivers() {
+        eprintln!("error: --publish needs FINDINGS_TOPIC_ARN or SECURITY_HUB=true");
         return ExitCode::from(2);
     }
     config.clients.retry_attempts = Some(10);

@@ -52,10 +52,14 @@ pub enum OrganizationAccounts {
 }
 
 impl Outputs {
+    /// Whether any output is configured to deliver to (a topic, Security Hub).
+    pub fn delivers(&self) -> bool {
+        self.topic_arn.is_some() || self.security_hub
+    }
+
     /// Whether building these needs AWS clients (`publish`: findings go to the outputs).
     pub fn need_aws(&self, publish: bool) -> bool {
-        (publish && (self.topic_arn.is_some() || self.security_hub))
-            || self.organization == Some(OrganizationAccounts::Auto)
+        (publish && self.delivers()) || self.organization == Some(OrganizationAccounts::Auto)
     }
 }
 
