@@ -64,7 +64,12 @@ fn verdict(raw: &Value) -> Verdict {
         .into_iter()
         .map(|f| {
             let rule = rule::of(&f).expect("a registry rule");
-            (rule.identity.kind, f.user_id)
+            let kind = if f.is_resolution() {
+                "resolved"
+            } else {
+                rule.identity.kind
+            };
+            (kind, f.user_id)
         })
         .collect()
 }
@@ -74,6 +79,14 @@ type Verdict = Vec<(&'static str, String)>;
 
 fn shares(targets: &[&str]) -> Verdict {
     targets.iter().map(|t| ("share", t.to_string())).collect()
+}
+
+/// Resolutions: the shares with `targets` ended.
+fn resolutions(targets: &[&str]) -> Verdict {
+    targets
+        .iter()
+        .map(|t| ("resolved", t.to_string()))
+        .collect()
 }
 
 fn attempts(targets: &[&str]) -> Verdict {
@@ -136,7 +149,11 @@ fn the_ami_rule_case_by_case() {
             image_share(json!([{"userId": TRUSTED}])),
             vec![],
         ),
-        ("a removal", removal, vec![]),
+        (
+            "a removal resolves the share",
+            removal,
+            resolutions(&[FOREIGN]),
+        ),
         ("another attribute", description, vec![]),
         ("Marketplace's own call (as Elastic)", marketplace, vec![]),
         (
@@ -177,7 +194,11 @@ fn the_rds_rule_case_by_case() {
             name,
             json!({key: "db-1", "attributeName": "restore", "valuesToRemove": [FOREIGN]}),
         );
-        assert_eq!(verdict(&removal), vec![], "{name}: a removal");
+        assert_eq!(
+            verdict(&removal),
+            resolutions(&[FOREIGN]),
+            "{name}: a removal resolves the share"
+        );
         let other = record(
             "rds.amazonaws.com",
             name,
