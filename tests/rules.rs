@@ -228,10 +228,32 @@ fn block_public_access_switched_off_or_weakened() {
     // The state one level down, in the request's wrapper.
     let wrapped = json!({"EnableSnapshotBlockPublicAccessRequest": {"State": "block-new-sharing"}});
     assert!(off(&call("EnableSnapshotBlockPublicAccess", wrapped)));
-    // The strongest state, and a record that does not say which: no finding.
-    for params in [json!({"state": "block-all-sharing"}), json!({})] {
-        let enable = call("EnableSnapshotBlockPublicAccess", params);
-        assert_eq!(verdict(&enable), vec![], "{enable}");
+    // A record that does not say which state: nothing.
+    let unsaid = call("EnableSnapshotBlockPublicAccess", json!({}));
+    assert_eq!(verdict(&unsaid), vec![], "{unsaid}");
+    // Switched back on to the strongest state (images have one): what a finding reported
+    // ended, in that account and region.
+    let resolved = vec![("resolved", "all".to_owned())];
+    for (name, params) in [
+        (
+            "EnableSnapshotBlockPublicAccess",
+            json!({"state": "block-all-sharing"}),
+        ),
+        (
+            "EnableImageBlockPublicAccess",
+            json!({"imageBlockPublicAccessState": "block-new-sharing"}),
+        ),
+    ] {
+        let on = call(name, params);
+        assert_eq!(verdict(&on), resolved, "{on}");
+        let off = call(&name.replace("Enable", "Disable"), json!({}));
+        let (on, off) = (&findings(&on)[0], &findings(&off)[0]);
+        assert!(on.share_id.is_some());
+        assert_eq!(
+            on.share_id, off.share_id,
+            "{name} closes what the switch-off opened"
+        );
+        assert!(on.message.contains("switched back on"), "{}", on.message);
     }
     let failed = with(
         call("DisableSnapshotBlockPublicAccess", json!({})),

@@ -13,20 +13,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::process::{Command, Output};
 
-use aws_config::Region;
-use aws_sdk_securityhub::types::AwsSecurityFinding;
 use serde_json::{json, Value};
 use support::lambda::{free_port, invoke, read, require_cargo_lambda, start_watch};
 use support::moto::{moto, AtMoto};
 use support::output::findings;
 use support::proxy::Proxy;
+use support::securityhub::{answer_batch_update, hub, imported, BATCH_UPDATE};
 
 const LOG: &str = "tests/fixtures/rules/every-kind.Records.json.gz";
 /// moto's account: the credentials' own, so that the resource's account is the hub's.
 const HUB_ACCOUNT: &str = "123456789012";
-/// `BatchUpdateFindings` as the API reference documents its answer.
-const UPDATED: &str = r#"{"ProcessedFindings": [], "UnprocessedFindings": []}"#;
-
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_snapshot-share-detector"))
 }
@@ -38,48 +34,8 @@ fn stderr(out: &Output) -> String {
 async fn proxy() -> Proxy {
     let upstream = moto().endpoint.trim_start_matches("http://").to_owned();
     let proxy = Proxy::start(&upstream).await;
-    proxy.answer_as(
-        &["PATCH /findings/batchupdate"],
-        200,
-        "application/json",
-        UPDATED,
-    );
+    answer_batch_update(&proxy);
     proxy
-}
-
-/// The Security Hub client of the tests, on moto, in `region`.
-async fn hub(region: &str) -> aws_sdk_securityhub::Client {
-    let sdk = support::moto::sdk_config(&moto().endpoint).await;
-    let config = aws_sdk_securityhub::config::Builder::from(&sdk)
-        .region(Region::new(region.to_owned()))
-        .build();
-    let client = aws_sdk_securityhub::Client::from_conf(config);
-    client.enable_security_hub().send().await.unwrap();
-    client
-}
-
-/// Every finding of the hub, by id. The SDK's ASFF types are large: reading them takes more
-/// stack than a test thread has in a debug build, so the call runs on a thread of its own.
-async fn imported(client: &aws_sdk_securityhub::Client) -> BTreeMap<String, AwsSecurityFinding> {
-    let client = client.clone();
-    let read = std::thread::Builder::new()
-        .stack_size(64 << 20)
-        .spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let pages = client.get_findings().into_paginator().items().send();
-                let all: Vec<AwsSecurityFinding> = pages.collect::<Result<_, _>>().await.unwrap();
-                all
-            })
-        })
-        .unwrap();
-    let all = tokio::task::block_in_place(|| read.join().unwrap());
-    all.into_iter()
-        .map(|f| (f.id().unwrap().to_owned(), f))
-        .collect()
 }
 
 /// `scan --publish` of `path`, to `topic` and Security Hub in `region`, through `endpoint`.
@@ -268,7 +224,7 @@ async fn aws_one_asff_finding_per_share_updated_by_a_repeat_and_resolved_by_its_
         .into_iter()
         .all(|f| f.record_state().unwrap().as_str() == "ACTIVE"));
     // Archiving does not resolve an existing finding: the workflow is set as its users set it.
-    let asked = proxy.heard("PATCH /findings/batchupdate");
+    let asked = proxy.heard(BATCH_UPDATE);
     assert_eq!(asked.len(), 1, "{asked:?}");
     assert!(
         asked[0].contains(share_id) && asked[0].contains("RESOLVED"),
@@ -373,7 +329,7 @@ async fn aws_in_the_lambda_emulator_a_share_becomes_a_finding_and_its_removal_re
             .as_str(),
         "RESOLVED"
     );
-    assert!(proxy.heard("PATCH /findings/batchupdate")[0].contains(id.as_str()));
+    assert!(proxy.heard(BATCH_UPDATE)[0].contains(id.as_str()));
     let got = support::moto::receive(&c, &topic, 2).await;
     let statuses: Vec<&str> = got
         .iter()

@@ -83,12 +83,7 @@ pub fn build(
         list.push(Box::new(sns));
     }
     if let (true, Some(sdk), true) = (publish, sdk, outputs.security_hub) {
-        let hub = SecurityHubSink::new(
-            crate::aws::securityhub_from(sdk, settings),
-            aws_sdk_sts::Client::new(sdk),
-            sdk.region().map(|r| r.to_string()),
-        );
-        list.push(Box::new(hub));
+        list.push(Box::new(security_hub(sdk, settings)));
     }
     let delivery: Option<Box<dyn Sink>> = match list.len() {
         0 => None,
@@ -119,4 +114,25 @@ pub fn build(
     let org = Org::new(sink, organization, outputs.suppress_organization_shares)
         .with_id(outputs.organization_id.clone());
     Box::new(Select::new(org, outputs.disabled_rules.clone()))
+}
+
+/// The output the audit asks which of its findings are still open, so that it resolves those it
+/// no longer sees: Security Hub, when findings go there (`publish` and `SECURITY_HUB`). `None`:
+/// the audit resolves nothing (SNS keeps no state to ask).
+pub fn recall(
+    outputs: &Outputs,
+    sdk: Option<&SdkConfig>,
+    settings: &ClientSettings,
+    publish: bool,
+) -> Option<Box<dyn super::Recall>> {
+    let sdk = sdk.filter(|_| publish && outputs.security_hub)?;
+    Some(Box::new(security_hub(sdk, settings)))
+}
+
+fn security_hub(sdk: &SdkConfig, settings: &ClientSettings) -> SecurityHubSink {
+    SecurityHubSink::new(
+        crate::aws::securityhub_from(sdk, settings),
+        aws_sdk_sts::Client::new(sdk),
+        sdk.region().map(|r| r.to_string()),
+    )
 }

@@ -25,6 +25,7 @@ use crate::aws::describe;
 use crate::finding::Finding;
 
 pub mod asff;
+mod recall;
 pub use asff::Hub;
 
 /// Findings per `BatchImportFindings` and `BatchUpdateFindings` call: the APIs' limit.
