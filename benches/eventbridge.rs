@@ -44,7 +44,7 @@ fn bench(c: &mut Criterion) {
         ("eventbridge-share-foreign-account", 1),
         ("eventbridge-share-public", 1),
         ("eventbridge-share-self", 0),
-        ("eventbridge-share-removed", 0),
+        ("eventbridge-share-removed", 1),
     ] {
         let bytes = std::fs::read(format!("events/{name}.json")).expect("sample event");
         assert_eq!(handle(&bytes, &trusted), expected, "{name}");
