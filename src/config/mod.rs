@@ -212,6 +212,11 @@ impl Config {
             })?,
             None => KeyLayout::default(),
         };
+        let trusted = trusted(
+            &value("TRUSTED_ACCOUNT_IDS").unwrap_or_default(),
+            get("TRUSTED_SERVICES").as_deref(),
+        );
+        let remediation = remediation(&value, trusted.clone(), organization.is_some())?;
         Ok(Config {
             outputs: Outputs {
                 topic_arn,
@@ -221,12 +226,10 @@ impl Config {
                 suppress_organization_shares,
                 organization_id: organization_id(value("ORGANIZATION_ID"))?,
                 disabled_rules: disabled_rules(value("DISABLED_RULES"))?,
+                remediation,
             },
             settings: Settings {
-                trusted: trusted(
-                    &value("TRUSTED_ACCOUNT_IDS").unwrap_or_default(),
-                    get("TRUSTED_SERVICES").as_deref(),
-                ),
+                trusted,
                 limits,
                 key_layout,
             },
@@ -273,6 +276,45 @@ fn trusted(accounts: &str, services: Option<&str>) -> TrustedAccounts {
         Some(list) => trusted.with_services(list),
         None => trusted,
     }
+}
+
+/// `REMEDIATE`, `REMEDIATE_DRY_RUN`, `REMEDIATION_ROLE_NAME`, `REMEDIATION_EXTERNAL_ID`.
+fn remediation(
+    value: &impl Fn(&str) -> Option<String>,
+    trusted: TrustedAccounts,
+    organization: bool,
+) -> Result<crate::remediate::Settings, ConfigError> {
+    let mode = match value("REMEDIATE") {
+        Some(v) => crate::remediate::Mode::parse(&v).ok_or(ConfigError {
+            name: "REMEDIATE",
+            problem: format!("{v:?} is not off, public or untrusted"),
+        })?,
+        None => crate::remediate::Mode::Off,
+    };
+    let dry_run = match value("REMEDIATE_DRY_RUN") {
+        Some(v) => parse_bool("REMEDIATE_DRY_RUN", &v)?,
+        None => false,
+    };
+    let role = match (
+        value("REMEDIATION_ROLE_NAME"),
+        value("REMEDIATION_EXTERNAL_ID"),
+    ) {
+        (Some(name), external_id) => Some(crate::remediate::Role { name, external_id }),
+        (None, Some(_)) => {
+            return Err(ConfigError {
+                name: "REMEDIATION_EXTERNAL_ID",
+                problem: "needs REMEDIATION_ROLE_NAME".to_owned(),
+            })
+        }
+        (None, None) => None,
+    };
+    Ok(crate::remediate::Settings {
+        mode,
+        dry_run,
+        role,
+        trusted,
+        organization,
+    })
 }
 
 /// `ORGANIZATION_ID`: `o-` and 10 to 32 lowercase letters or digits, as AWS writes it.

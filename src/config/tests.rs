@@ -170,3 +170,35 @@ fn sizes() {
     assert_eq!(parse_size("X", "3MB").unwrap(), 3 << 20);
     assert!(parse_size("X", "99999999999999G").is_err());
 }
+
+#[test]
+fn remediation_is_off_unless_asked_and_knows_whom_it_must_keep() {
+    use crate::remediate::{Mode, Role};
+    let off = config(&[]).unwrap().outputs.remediation;
+    assert_eq!((off.mode, off.dry_run, off.role), (Mode::Off, false, None));
+    let on = config(&[
+        ("REMEDIATE", "untrusted"),
+        ("REMEDIATE_DRY_RUN", "true"),
+        ("REMEDIATION_ROLE_NAME", "fix"),
+        ("REMEDIATION_EXTERNAL_ID", "secret"),
+        ("TRUSTED_ACCOUNT_IDS", "333333333333"),
+        ("ORGANIZATION_ACCOUNTS", "111122223333"),
+    ])
+    .unwrap()
+    .outputs
+    .remediation;
+    assert_eq!(on.mode, Mode::Untrusted);
+    assert!(on.dry_run && on.organization);
+    assert!(on.trusted.contains("333333333333"), "the trusted are kept");
+    assert_eq!(
+        on.role,
+        Some(Role {
+            name: "fix".into(),
+            external_id: Some("secret".into())
+        })
+    );
+    let bad = config(&[("REMEDIATE", "all")]).unwrap_err();
+    assert_eq!(bad.name, "REMEDIATE");
+    let orphan = config(&[("REMEDIATION_EXTERNAL_ID", "x")]).unwrap_err();
+    assert_eq!(orphan.name, "REMEDIATION_EXTERNAL_ID");
+}

@@ -2,11 +2,13 @@
 //! cover them all in front. Adding an output is a module of its own and one block here.
 //!
 //! ```text
-//! Select ─► Org ─► [Echo: stdout] ─► Dedup ─► Fanout [ SNS, ... ]
+//! Select ─► Org ─► [Remediate] ─► [Echo: stdout] ─► Dedup ─► Fanout [ SNS, ... ]
 //! ```
 //! - [`Select`] leaves out the findings of rules switched off (`DISABLED_RULES`);
 //! - [`Org`] says of each target whether it belongs to the organization, and with
 //!   `SUPPRESS_ORGANIZATION_SHARES` leaves out shares inside it, before any output sees them;
+//! - [`Remediate`] (`REMEDIATE`) removes the share each finding reports, as far as allowed,
+//!   and says so in the finding, so that every output gets the whole story;
 //! - [`Echo`] (`scan --publish`) prints every finding, duplicates included;
 //! - [`Dedup`] (`DEDUP_TABLE`) sends each finding once whatever the path, to every output;
 //! - the outputs each get every finding; with none configured, findings go to stdout.
@@ -16,7 +18,9 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 
 use super::sns::NotificationFormat;
-use super::{Dedup, DynamoLedger, Echo, Fanout, Lines, Org, Select, Sink, SnsSink, Stdout};
+use super::{
+    Dedup, DynamoLedger, Echo, Fanout, Lines, Org, Remediate, Select, Sink, SnsSink, Stdout,
+};
 use crate::aws::ClientSettings;
 use crate::org::Organization;
 
@@ -38,6 +42,9 @@ pub struct Outputs {
     pub organization_id: Option<String>,
     /// `DISABLED_RULES`: the ids of the rules whose findings are left out.
     pub disabled_rules: Vec<String>,
+    /// `REMEDIATE`, `REMEDIATE_DRY_RUN`, `REMEDIATION_ROLE_NAME`: which shares are removed
+    /// before findings are published (`scan` and `audit` only with `--remediate`).
+    pub remediation: crate::remediate::Settings,
 }
 
 /// Where the organization's accounts come from.
@@ -53,6 +60,7 @@ impl Outputs {
     pub fn need_aws(&self, publish: bool) -> bool {
         (publish && self.topic_arn.is_some())
             || self.organization == Some(OrganizationAccounts::Auto)
+            || self.remediation.mode != crate::remediate::Mode::Off
     }
 }
 
@@ -91,6 +99,17 @@ pub fn build(
         (Some(inner), true) => Box::new(Echo(inner, Stdout(lines))),
         (Some(inner), false) => inner,
         (None, _) => Box::new(Stdout(lines)),
+    };
+    let sink: Box<dyn Sink> = match (outputs.remediation.mode, sdk) {
+        (crate::remediate::Mode::Off, _) | (_, None) => sink,
+        (_, Some(sdk)) => {
+            let remediator = crate::remediate::Remediator::new(
+                sdk.clone(),
+                settings.clone(),
+                outputs.remediation.clone(),
+            );
+            Box::new(Remediate::new(sink, Arc::new(remediator)))
+        }
     };
     let organization = outputs.organization.as_ref().and_then(|o| match o {
         OrganizationAccounts::List(ids) => Some(Arc::new(Organization::list(ids.iter().cloned()))),

@@ -25,6 +25,7 @@ mod fanout;
 pub mod ledger;
 pub mod message;
 pub mod org;
+mod remediate;
 mod select;
 pub mod sns;
 mod stdout;
@@ -34,6 +35,7 @@ pub use dedup::Dedup;
 pub use fanout::{Echo, Fanout};
 pub use ledger::{DynamoLedger, Ledger, MemoryLedger};
 pub use org::Org;
+pub use remediate::Remediate;
 pub use select::Select;
 pub use sns::{SnsSink, BATCH_ENTRIES};
 pub use stdout::{Lines, Stdout};
@@ -70,6 +72,10 @@ pub struct Published {
     pub duplicates: usize,
     /// Shares with an account of the organization, left out by `SUPPRESS_ORGANIZATION_SHARES`.
     pub suppressed: usize,
+    /// Of the findings handed over, those whose share was removed (`REMEDIATE`).
+    pub remediated: usize,
+    /// Of the findings handed over, those whose remediation failed (published all the same).
+    pub remediation_failures: usize,
 }
 
 impl Published {
@@ -92,6 +98,9 @@ pub struct PublishError {
     pub failed: usize,
     pub duplicates: usize,
     pub suppressed: usize,
+    /// As in [`Published`]: remediation happens before delivery, whether or not it succeeds.
+    pub remediated: usize,
+    pub remediation_failures: usize,
     pub reason: String,
 }
 
