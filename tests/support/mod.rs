@@ -6,6 +6,8 @@
 //! - [`lambda`]: the function in the Lambda runtime emulator (`cargo lambda watch`);
 //! - [`proxy`] (on [`http`]): the HTTP fault proxy between the SDK clients and moto;
 //! - [`records`]: CloudTrail records, log files and keys, and the sample events on disk;
+//! - [`seed`]: EBS snapshots, AMIs and RDS snapshots in moto, each in an account of its own,
+//!   shared as a test says;
 //! - [`output`]: what the binary prints, the findings and their targets;
 //! - [`gzip`]: gzip members, and gzip log files;
 //! - [`oracle`]: the findings of a full parse, what the fast reader must match;
@@ -34,5 +36,6 @@ pub mod patterns;
 pub mod prng;
 pub mod proxy;
 pub mod records;
+pub mod seed;
 pub mod stack;
 pub mod terminal;
