@@ -464,3 +464,123 @@ async fn aws_a_resource_of_another_account_without_a_role_is_not_touched() {
         set(&["all"])
     );
 }
+
+/// The binary, pointed at `endpoint`, with remediation configured as the function's would be.
+fn binary(endpoint: &str, topic: &Topic, args: &[&str]) -> std::process::Output {
+    use support::moto::AtMoto;
+    std::process::Command::new(env!("CARGO_BIN_EXE_snapshot-share-detector"))
+        .args(args)
+        .args(["--format", "json", "--quiet"])
+        .at_moto(endpoint)
+        .env("FINDINGS_TOPIC_ARN", &topic.arn)
+        .env("REMEDIATE", "public")
+        .env("REMEDIATION_ROLE_NAME", ROLE)
+        .env_remove("AUDIT_ROLE_NAME")
+        .env_remove("REMEDIATE_DRY_RUN")
+        .output()
+        .unwrap()
+}
+
+/// History is history: `scan --publish` publishes a past share as it was, and removes it only
+/// when `--remediate` says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_scan_publish_remediates_only_with_remediate() {
+    let (c, t) = setup().await;
+    let (owner, config, id) = seeded(Kind::Snapshot, 101, &["all"]).await;
+    let dir = std::env::temp_dir().join(unique("remediate-scan"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("share.json");
+    let event = shared(Kind::Snapshot, &owner, &id, &["all"]);
+    std::fs::write(&file, event.to_string()).unwrap();
+    let path = file.to_str().unwrap().to_owned();
+    let endpoint = moto().endpoint.clone();
+
+    let (e, p, topic) = (endpoint.clone(), path.clone(), t.clone());
+    let out = tokio::task::spawn_blocking(move || binary(&e, &topic, &["scan", &p, "--publish"]))
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f = published(&c, &t, 1).await.remove(0);
+    assert_eq!(
+        f.remediation, None,
+        "no --remediate: nothing done, nothing said"
+    );
+    assert_eq!(
+        shared_with(Kind::Snapshot, &config, &id).await,
+        set(&["all"])
+    );
+
+    let topic = t.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        binary(
+            &endpoint,
+            &topic,
+            &["scan", &path, "--publish", "--remediate"],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f = published(&c, &t, 1).await.remove(0);
+    assert_eq!(f.remediation.unwrap().outcome, Outcome::Done);
+    assert!(shared_with(Kind::Snapshot, &config, &id).await.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `audit --remediate` revokes what the audit finds exposed now, under the same mode, and
+/// `--remediate` without a mode is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_audit_remediate_revokes_what_it_finds() {
+    let (c, t) = setup().await;
+    let (owner, config, public) = seeded(Kind::Snapshot, 111, &[FOREIGN, "all"]).await;
+    let proxy = Proxy::start(moto().endpoint.trim_start_matches("http://")).await;
+    support::seed::block_public_access(&proxy, &[(REGION, "unblocked")]);
+    let (endpoint, topic) = (proxy.endpoint.clone(), t.clone());
+    let args = [
+        "audit",
+        "--account",
+        &owner,
+        "--region",
+        REGION,
+        "--role-name",
+        ROLE,
+        "--publish",
+        "--remediate",
+    ]
+    .map(str::to_owned);
+    let out = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        binary(&endpoint, &topic, &args)
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = outcomes(&published(&c, &t, 2).await);
+    assert_eq!(got["all"].0, Outcome::Done, "{got:?}");
+    assert_eq!(got[FOREIGN].0, Outcome::NotAllowed, "{got:?}");
+    assert_eq!(
+        shared_with(Kind::Snapshot, &config, &public).await,
+        set(&[FOREIGN])
+    );
+
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_snapshot-share-detector"))
+        .args(["audit", "--remediate"])
+        .env_remove("REMEDIATE")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("--remediate needs REMEDIATE"), "{said}");
+}
