@@ -8,6 +8,7 @@ mod support;
 
 use serde_json::{json, Value};
 use snapshot_share_detector::audit::ACTIONS;
+use snapshot_share_detector::remediate::ACTIONS as REMEDIATION;
 use support::cfn::{actions, load, resources, statements, strings, template, with_action};
 use support::stack::{assert_refusals, Stack};
 
@@ -17,6 +18,7 @@ fn no_wildcard_action_or_resource_where_a_narrower_one_exists() {
         ("template.yaml", 10),
         ("forwarder.yaml", 2),
         ("audit-role.yaml", 1),
+        ("remediation-role.yaml", 1),
     ] {
         let t = load(path);
         let all = statements(&t);
@@ -131,6 +133,29 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
                 && t["Parameters"]["AuditRoleName"]["AllowedPattern"]
                     .as_str()
                     .is_some_and(|p| !p.contains('*'));
+            // Remediation's calls (exactly `remediate::ACTIONS`) on the snapshots, AMIs and RDS
+            // snapshots of the account: an EC2 snapshot or image ARN names no account, so
+            // "every snapshot" takes a "*" for the region and the id; the RDS ARNs name the
+            // account and take a "*" for the region and the name.
+            let remediation = {
+                let mut granted = strings(&s["Action"]);
+                let mut calls: Vec<String> = REMEDIATION.iter().map(|a| a.to_string()).collect();
+                granted.sort();
+                calls.sort();
+                granted == calls
+            } && [
+                "arn:${AWS::Partition}:ec2:*::snapshot/*",
+                "arn:${AWS::Partition}:ec2:*::image/*",
+                "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:snapshot:*",
+                "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:cluster-snapshot:*",
+            ]
+            .contains(&resource.as_str());
+            // The remediation member role, by a name that cannot hold a "*", in any account.
+            let remediation_role = strings(&s["Action"]) == ["sts:AssumeRole"]
+                && resource.ends_with(":iam::*:role/${RemediationRoleName}")
+                && t["Parameters"]["RemediationRoleName"]["AllowedPattern"]
+                    .as_str()
+                    .is_some_and(|p| !p.contains('*'));
             // Access Analyzer's findings: the analyzers of this account, in every region.
             let own_analyzers = strings(&s["Action"]) == ["access-analyzer:ListFindings"]
                 && resource.ends_with(":access-analyzer:*:${AWS::AccountId}:analyzer/*");
@@ -139,6 +164,8 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
                 || group_streams
                 || object_prefix
                 || member_role
+                || remediation
+                || remediation_role
                 || own_analyzers
                 || ((star_only || audit_reads) && resource == "*");
             if wildcard && !narrowest {
@@ -170,12 +197,22 @@ fn the_function_may_only_publish_read_trail_objects_and_write_its_logs() {
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
+            // With Remediate on (tests/template_remediation.rs): reading and narrowing shares,
+            // and the member role.
+            "ec2:DescribeImageAttribute",
+            "ec2:DescribeSnapshotAttribute",
+            "ec2:ModifyImageAttribute",
+            "ec2:ModifySnapshotAttribute",
             "kms:Decrypt",
             "kms:GenerateDataKey",
             "logs:CreateLogStream",
             "logs:PutLogEvents",
             "organizations:DescribeOrganization",
             "organizations:ListAccounts",
+            "rds:DescribeDBClusterSnapshotAttributes",
+            "rds:DescribeDBSnapshotAttributes",
+            "rds:ModifyDBClusterSnapshotAttribute",
+            "rds:ModifyDBSnapshotAttribute",
             "s3:GetObject",
             "s3:GetObjectVersion",
             "sns:Publish",
@@ -184,6 +221,7 @@ fn the_function_may_only_publish_read_trail_objects_and_write_its_logs() {
             "sqs:GetQueueAttributes",
             "sqs:ReceiveMessage",
             "sqs:SendMessage",
+            "sts:AssumeRole",
         ]
     );
     // No listing of buckets, and KMS only through the service that needs it.
