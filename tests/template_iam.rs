@@ -58,6 +58,15 @@ const STAR_ONLY: &[&str] = &[
     "ec2:GetImageBlockPublicAccessState",
 ];
 
+/// Whether statement `s` grants exactly the actions of `list`, in any order.
+fn grants_exactly(s: &Value, list: &[&str]) -> bool {
+    let mut granted = strings(&s["Action"]);
+    let mut expected: Vec<String> = list.iter().map(|a| a.to_string()).collect();
+    granted.sort();
+    expected.sort();
+    granted == expected
+}
+
 /// Every `*` in an action, resource or principal of these statements, but for the few that
 /// are the narrowest AWS allows, each named below.
 fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
@@ -80,13 +89,7 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
         // permission; the attribute calls take a snapshot's or an image's ARN, which for EC2
         // names no account ("every snapshot" is "*" again), and for RDS would narrow nothing
         // the calls return (the template's comment says why, where it grants them).
-        let audit_reads = {
-            let mut granted = strings(&s["Action"]);
-            let mut audit: Vec<String> = ACTIONS.iter().map(|a| a.to_string()).collect();
-            granted.sort();
-            audit.sort();
-            granted == audit
-        };
+        let audit_reads = grants_exactly(s, ACTIONS);
         for action in strings(&s["Action"]) {
             // The one exception: a key policy lets the account administer its key through IAM
             // (the AWS default key policy); without it a key can become unmanageable.
@@ -137,19 +140,14 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
             // snapshots of the account: an EC2 snapshot or image ARN names no account, so
             // "every snapshot" takes a "*" for the region and the id; the RDS ARNs name the
             // account and take a "*" for the region and the name.
-            let remediation = {
-                let mut granted = strings(&s["Action"]);
-                let mut calls: Vec<String> = REMEDIATION.iter().map(|a| a.to_string()).collect();
-                granted.sort();
-                calls.sort();
-                granted == calls
-            } && [
-                "arn:${AWS::Partition}:ec2:*::snapshot/*",
-                "arn:${AWS::Partition}:ec2:*::image/*",
-                "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:snapshot:*",
-                "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:cluster-snapshot:*",
-            ]
-            .contains(&resource.as_str());
+            let remediation = grants_exactly(s, REMEDIATION)
+                && [
+                    "arn:${AWS::Partition}:ec2:*::snapshot/*",
+                    "arn:${AWS::Partition}:ec2:*::image/*",
+                    "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:snapshot:*",
+                    "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:cluster-snapshot:*",
+                ]
+                .contains(&resource.as_str());
             // The remediation member role, by a name that cannot hold a "*", in any account.
             let remediation_role = strings(&s["Action"]) == ["sts:AssumeRole"]
                 && resource.ends_with(":iam::*:role/${RemediationRoleName}")
