@@ -20,10 +20,12 @@ fn member(mut f: Finding, member: Option<bool>) -> Finding {
     f
 }
 
+/// (mode, target, organization configured, membership, removed?, why).
+type Case = (Mode, &'static str, bool, Option<bool>, bool, &'static str);
+
 #[test]
 fn each_mode_removes_what_it_names_and_nothing_else() {
-    // (mode, target, organization configured, membership, expected: removed?)
-    let cases: &[(Mode, &str, bool, Option<bool>, bool, &str)] = &[
+    let cases: &[Case] = &[
         (Mode::Off, "all", false, None, false, "off removes nothing"),
         (
             Mode::Public,
