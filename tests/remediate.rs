@@ -40,6 +40,7 @@ enum Kind {
     Snapshot,
     Image,
     DbSnapshot,
+    ClusterSnapshot,
 }
 
 /// The function as the Lambda runtime builds it, from `vars` on top of a findings topic, the
@@ -108,6 +109,18 @@ fn shared(kind: Kind, owner: &str, id: &str, targets: &[&str]) -> Value {
                 "dBSnapshotAttributes": [{"attributeName": "restore", "attributeValues": targets}]});
             e
         }
+        // The RDS sample as the cluster call records it: the same request, another identifier.
+        Kind::ClusterSnapshot => {
+            let mut e = json_file("events/eventbridge-rds-snapshot-shared.json");
+            let d = &mut e["detail"];
+            d["eventName"] = json!("ModifyDBClusterSnapshotAttribute");
+            d["requestParameters"] = json!({"attributeName": "restore",
+                "dBClusterSnapshotIdentifier": id, "valuesToAdd": targets});
+            d["responseElements"] = json!({"dBClusterSnapshotAttributesResult": {
+                "dBClusterSnapshotIdentifier": id,
+                "dBClusterSnapshotAttributes": [{"attributeName": "restore", "attributeValues": targets}]}});
+            e
+        }
     };
     place(&mut event, owner);
     event
@@ -161,6 +174,21 @@ async fn shared_with(kind: Kind, config: &SdkConfig, id: &str) -> BTreeSet<Strin
                 })
                 .collect()
         }
+        Kind::ClusterSnapshot => {
+            let out = aws_sdk_rds::Client::new(config)
+                .describe_db_cluster_snapshot_attributes()
+                .db_cluster_snapshot_identifier(id)
+                .send()
+                .await
+                .unwrap();
+            out.db_cluster_snapshot_attributes_result()
+                .unwrap()
+                .db_cluster_snapshot_attributes()
+                .iter()
+                .filter(|a| a.attribute_name() == Some("restore"))
+                .flat_map(|a| a.attribute_values().iter().cloned())
+                .collect()
+        }
         Kind::DbSnapshot => {
             let out = aws_sdk_rds::Client::new(config)
                 .describe_db_snapshot_attributes()
@@ -210,8 +238,37 @@ async fn seeded(kind: Kind, n: u64, targets: &[&str]) -> (String, SdkConfig, Str
             id
         }
         Kind::DbSnapshot => db_snapshot(&config, &unique("db"), targets).await,
+        Kind::ClusterSnapshot => cluster_snapshot(&config, &unique("aurora"), targets).await,
     };
     (owner, config, id)
+}
+
+/// A manual Aurora cluster snapshot shared with `users`.
+async fn cluster_snapshot(config: &SdkConfig, name: &str, users: &[&str]) -> String {
+    let rds = aws_sdk_rds::Client::new(config);
+    rds.create_db_cluster()
+        .db_cluster_identifier(name)
+        .engine("aurora-postgresql")
+        .master_username("admin")
+        .master_user_password("password-password")
+        .send()
+        .await
+        .unwrap();
+    let id = format!("{name}-snap");
+    rds.create_db_cluster_snapshot()
+        .db_cluster_identifier(name)
+        .db_cluster_snapshot_identifier(&id)
+        .send()
+        .await
+        .unwrap();
+    rds.modify_db_cluster_snapshot_attribute()
+        .db_cluster_snapshot_identifier(&id)
+        .attribute_name("restore")
+        .set_values_to_add(Some(users.iter().map(|u| (*u).to_owned()).collect()))
+        .send()
+        .await
+        .unwrap();
+    id
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
@@ -292,6 +349,66 @@ async fn aws_an_ami_share_is_revoked_as_each_mode_says() {
 #[tokio::test]
 async fn aws_an_rds_snapshot_share_is_revoked_as_each_mode_says() {
     both_modes(Kind::DbSnapshot, 31).await;
+}
+
+#[tokio::test]
+async fn aws_an_aurora_cluster_snapshot_share_is_revoked_as_each_mode_says() {
+    both_modes(Kind::ClusterSnapshot, 121).await;
+}
+
+/// An AMI shared with another organization: removed under `untrusted` once `ORGANIZATION_ID`
+/// says it is not ours; kept (`not_allowed`) while nothing says whose it is.
+#[tokio::test]
+async fn aws_an_ami_shared_with_a_foreign_organization_is_revoked_once_known_foreign() {
+    let (c, t) = setup().await;
+    let theirs = "arn:aws:organizations::222222222222:organization/o-theirs1234";
+    let (owner, config, id) = seeded(Kind::Image, 131, &[]).await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let org = LaunchPermission::builder().organization_arn(theirs).build();
+    let add = LaunchPermissionModifications::builder().add(org).build();
+    ec2.modify_image_attribute()
+        .image_id(&id)
+        .launch_permission(add)
+        .send()
+        .await
+        .unwrap();
+    let mut event = shared(Kind::Image, &owner, &id, &[]);
+    event["detail"]["requestParameters"]["launchPermission"]["add"]["items"] =
+        json!([{ "organizationArn": theirs }]);
+    let organizations = |ec2: aws_sdk_ec2::Client, id: String| async move {
+        let out = ec2
+            .describe_image_attribute()
+            .image_id(id)
+            .attribute(ImageAttributeName::LaunchPermission)
+            .send()
+            .await
+            .unwrap();
+        out.launch_permissions()
+            .iter()
+            .filter_map(|p| p.organization_arn().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+
+    let unknown = function(&moto().endpoint, &t, &[("REMEDIATE", "untrusted")]).await;
+    handle(&unknown, event.clone()).await.0.unwrap();
+    let r = published(&c, &t, 1).await.remove(0).remediation.unwrap();
+    assert_eq!(r.outcome, Outcome::NotAllowed, "{r:?}");
+    assert_eq!(organizations(ec2.clone(), id.clone()).await, [theirs]);
+
+    let vars = [
+        ("REMEDIATE", "untrusted"),
+        ("ORGANIZATION_ID", "o-ours567890"),
+    ];
+    let known = function(&moto().endpoint, &t, &vars).await;
+    event["detail"]["eventID"] = json!(unique("event"));
+    handle(&known, event).await.0.unwrap();
+    let r = published(&c, &t, 1).await.remove(0).remediation.unwrap();
+    assert_eq!(r.outcome, Outcome::Done, "{r:?}");
+    assert_eq!(
+        r.action,
+        format!("ModifyImageAttribute launchPermission remove organizationArn={theirs}")
+    );
+    assert!(organizations(ec2, id).await.is_empty());
 }
 
 #[tokio::test]
