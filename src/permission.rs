@@ -2,6 +2,8 @@
 //! an EBS snapshot's `createVolumePermission`, an AMI's `launchPermission`, an RDS DB or
 //! cluster snapshot's `restore` attribute. The audit reads it ([`targets`]); remediation reads
 //! it, then removes one target ([`remove`]). Never adds: there is no call here that could.
+//! Also an account's block public access for snapshots or AMIs in a region: read
+//! ([`block_public_access`]) and switched on ([`enable_block_public_access`]; never off).
 
 use aws_sdk_ec2::config::http::HttpResponse;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
@@ -220,6 +222,78 @@ pub async fn remove(
         _ => return Err(refuse()),
     }
     Ok(())
+}
+
+/// The region's block public access state for EBS snapshots ([`ResourceType::EbsSnapshot`] or
+/// [`ResourceType::SnapshotBlockPublicAccess`]) or AMIs (the others): `block-all-sharing`,
+/// `block-new-sharing`, `unblocked`.
+pub async fn block_public_access(
+    ec2: &aws_sdk_ec2::Client,
+    kind: ResourceType,
+) -> Result<String, CallError> {
+    if is_image(kind) {
+        const CALL: &str = "GetImageBlockPublicAccessState";
+        let out = ec2
+            .get_image_block_public_access_state()
+            .send()
+            .await
+            .map_err(|e| failed(CALL, e))?;
+        return Ok(out
+            .image_block_public_access_state()
+            .unwrap_or("unknown")
+            .to_owned());
+    }
+    const CALL: &str = "GetSnapshotBlockPublicAccessState";
+    let out = ec2
+        .get_snapshot_block_public_access_state()
+        .send()
+        .await
+        .map_err(|e| failed(CALL, e))?;
+    Ok(out.state().map_or("unknown", |s| s.as_str()).to_owned())
+}
+
+/// The call that switches block public access of `kind` on, and the parameter naming the state.
+pub fn enable_call(kind: ResourceType) -> (&'static str, &'static str) {
+    match is_image(kind) {
+        true => (
+            "EnableImageBlockPublicAccess",
+            "ImageBlockPublicAccessState",
+        ),
+        false => ("EnableSnapshotBlockPublicAccess", "State"),
+    }
+}
+
+/// Switches block public access of `kind` on, to `state` (`block-all-sharing` or
+/// `block-new-sharing` for snapshots; `block-new-sharing`, the only one, for AMIs). The
+/// `Enable` calls cannot switch it off.
+pub async fn enable_block_public_access(
+    ec2: &aws_sdk_ec2::Client,
+    kind: ResourceType,
+    state: &str,
+) -> Result<(), CallError> {
+    use aws_sdk_ec2::types::{ImageBlockPublicAccessEnabledState, SnapshotBlockPublicAccessState};
+    let (call, _) = enable_call(kind);
+    if is_image(kind) {
+        ec2.enable_image_block_public_access()
+            .image_block_public_access_state(ImageBlockPublicAccessEnabledState::from(state))
+            .send()
+            .await
+            .map_err(|e| failed(call, e))?;
+    } else {
+        ec2.enable_snapshot_block_public_access()
+            .state(SnapshotBlockPublicAccessState::from(state))
+            .send()
+            .await
+            .map_err(|e| failed(call, e))?;
+    }
+    Ok(())
+}
+
+fn is_image(kind: ResourceType) -> bool {
+    matches!(
+        kind,
+        ResourceType::Image | ResourceType::ImageBlockPublicAccess
+    )
 }
 
 /// An AMI's launch permission item as a target.

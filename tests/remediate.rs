@@ -701,3 +701,64 @@ async fn aws_audit_remediate_revokes_what_it_finds() {
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(said.contains("--remediate needs REMEDIATE"), "{said}");
 }
+
+/// Block public access for snapshots switched off: with `REMEDIATE_BLOCK_PUBLIC_ACCESS` the
+/// function reads the state and switches it back on. moto lacks both calls
+/// (`GetSnapshotBlockPublicAccessState`, `EnableSnapshotBlockPublicAccess`): the test proxy
+/// answers them as the EC2 API reference documents their responses, and counts the calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_block_public_access_switched_off_is_switched_back_on_when_asked() {
+    let (c, t) = setup().await;
+    let owner = account(141);
+    let proxy = Proxy::start(moto().endpoint.trim_start_matches("http://")).await;
+    let read = ["Action=GetSnapshotBlockPublicAccessState"];
+    let enable = [
+        "Action=EnableSnapshotBlockPublicAccess",
+        "State=block-all-sharing",
+    ];
+    proxy.answer(
+        &read,
+        200,
+        "<GetSnapshotBlockPublicAccessStateResponse \
+         xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>test-proxy</requestId>\
+         <state>unblocked</state></GetSnapshotBlockPublicAccessStateResponse>",
+    );
+    proxy.answer(
+        &enable,
+        200,
+        "<EnableSnapshotBlockPublicAccessResponse \
+         xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>test-proxy</requestId>\
+         <state>block-all-sharing</state></EnableSnapshotBlockPublicAccessResponse>",
+    );
+    let mut event = json_file("events/eventbridge-snapshot-block-public-access-disabled.json");
+    place(&mut event, &owner);
+
+    let not_asked = function(&proxy.endpoint, &t, &[("REMEDIATE", "public")]).await;
+    handle(&not_asked, event.clone()).await.0.unwrap();
+    assert_eq!(published(&c, &t, 1).await[0].remediation, None, "not asked");
+    assert_eq!(proxy.answered(&read), 0);
+
+    let vars = [
+        ("REMEDIATE", "public"),
+        ("REMEDIATE_BLOCK_PUBLIC_ACCESS", "block-all-sharing"),
+        ("REMEDIATE_DRY_RUN", "true"),
+    ];
+    let dry = function(&proxy.endpoint, &t, &vars).await;
+    handle(&dry, event.clone()).await.0.unwrap();
+    let r = published(&c, &t, 1).await.remove(0).remediation.unwrap();
+    assert_eq!(r.outcome, Outcome::DryRun, "{r:?}");
+    assert_eq!((proxy.answered(&read), proxy.answered(&enable)), (1, 0));
+
+    let on = function(&proxy.endpoint, &t, &vars[..2]).await;
+    let (response, summary) = handle(&on, event).await;
+    assert!(response.is_ok(), "{response:?}");
+    assert_eq!(counts(&summary), (1, 0));
+    let r = published(&c, &t, 1).await.remove(0).remediation.unwrap();
+    assert_eq!(r.outcome, Outcome::Done, "{r:?}");
+    assert_eq!(
+        r.action,
+        "EnableSnapshotBlockPublicAccess State=block-all-sharing"
+    );
+    assert!(r.reason.contains("was unblocked"), "{r:?}");
+    assert_eq!((proxy.answered(&read), proxy.answered(&enable)), (2, 1));
+}

@@ -38,7 +38,10 @@ const PREFIX_PARAMETERS: &[(&str, &str)] = &[
 /// Actions that have no resource-level permission (the Service Authorization Reference lists
 /// no resource type for them): `*` is the only resource AWS accepts. Organizations' account
 /// list, Access Analyzer's list of analyzers, the log deliveries a state machine's logging
-/// asks its role for, and the audit's calls that list or read a region's settings.
+/// asks its role for, the audit's calls that list or read a region's settings, and
+/// remediation's switching block public access back on (an account's setting in a region; not
+/// checked against the Service Authorization Reference from here, which this machine cannot
+/// reach: `cfn-lint` does not know resource types per action).
 const STAR_ONLY: &[&str] = &[
     "organizations:DescribeOrganization",
     "organizations:ListAccounts",
@@ -56,6 +59,8 @@ const STAR_ONLY: &[&str] = &[
     "ec2:DescribeImages",
     "ec2:GetSnapshotBlockPublicAccessState",
     "ec2:GetImageBlockPublicAccessState",
+    "ec2:EnableSnapshotBlockPublicAccess",
+    "ec2:EnableImageBlockPublicAccess",
 ];
 
 /// Whether statement `s` grants exactly the actions of `list`, in any order.
@@ -199,6 +204,10 @@ fn the_function_may_only_publish_read_trail_objects_and_write_its_logs() {
             // and the member role.
             "ec2:DescribeImageAttribute",
             "ec2:DescribeSnapshotAttribute",
+            "ec2:EnableImageBlockPublicAccess",
+            "ec2:EnableSnapshotBlockPublicAccess",
+            "ec2:GetImageBlockPublicAccessState",
+            "ec2:GetSnapshotBlockPublicAccessState",
             "ec2:ModifyImageAttribute",
             "ec2:ModifySnapshotAttribute",
             "kms:Decrypt",

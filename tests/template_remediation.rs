@@ -8,7 +8,7 @@ mod support;
 
 use serde_json::{json, Value};
 use snapshot_share_detector::metrics::{emf_line, Summary};
-use snapshot_share_detector::remediate::ACTIONS;
+use snapshot_share_detector::remediate::{ACTIONS, BLOCK_PUBLIC_ACCESS_ACTIONS};
 use support::cfn::{actions, allowed, load, resources, template};
 use support::stack::{assert_refusals, Stack, ACCOUNT, REGION};
 
@@ -332,4 +332,67 @@ fn the_remediation_parameters_refuse_what_cannot_work() {
     for bad in ["*", "fix*", "path/fix"] {
         assert!(!allowed(role, bad), "{bad}");
     }
+}
+
+#[test]
+fn block_public_access_may_be_switched_on_only_when_asked_and_never_off() {
+    let sorted = |list: &[&str]| {
+        let mut v: Vec<String> = list.iter().map(|a| a.to_string()).collect();
+        v.sort();
+        v
+    };
+    for action in BLOCK_PUBLIC_ACCESS_ACTIONS {
+        let name = action.split_once(':').unwrap().1;
+        assert!(
+            name.starts_with("Get") || name.starts_with("Enable"),
+            "{action}"
+        );
+    }
+    let t = template();
+    let statement = |stack: &Stack| -> Option<Value> {
+        stack
+            .role_statements("DetectorRole")
+            .into_iter()
+            .find(|s| s["Sid"] == "SwitchBlockPublicAccessBackOn")
+    };
+    assert!(statement(&Stack::new(&t, &[("Remediate", "public")])).is_none());
+    let on = Stack::new(
+        &t,
+        &[
+            ("Remediate", "public"),
+            ("RemediateBlockPublicAccess", "block-all-sharing"),
+        ],
+    );
+    assert!(on.refusals().is_empty(), "{:?}", on.refusals());
+    let s = statement(&on).expect("the statement");
+    assert_eq!(actions([&s]), sorted(BLOCK_PUBLIC_ACCESS_ACTIONS));
+    assert_eq!(s["Resource"], "*");
+    let env = &on.properties("DetectorFunction")["Environment"]["Variables"];
+    assert_eq!(env["REMEDIATE_BLOCK_PUBLIC_ACCESS"], "block-all-sharing");
+    // The states the function accepts, and no other.
+    let states = &t["Parameters"]["RemediateBlockPublicAccess"]["AllowedValues"];
+    let mut accepted = vec![""];
+    accepted.extend(snapshot_share_detector::remediate::BLOCK_PUBLIC_ACCESS_STATES);
+    assert_eq!(states, &json!(accepted));
+    let refused = Stack::new(&t, &[("RemediateBlockPublicAccess", "block-new-sharing")]);
+    assert!(
+        !refused.refusals().is_empty(),
+        "with remediation off it would be ignored"
+    );
+
+    // The member role: only with BlockPublicAccess=true.
+    let member = load("remediation-role.yaml");
+    let plain = Stack::new(&member, MEMBER);
+    assert_eq!(plain.role_statements("RemediationRole").len(), 1);
+    let restoring = Stack::new(
+        &member,
+        &[MEMBER, &[("BlockPublicAccess", "true")]].concat(),
+    );
+    let statements = restoring.role_statements("RemediationRole");
+    assert_eq!(statements.len(), 2);
+    assert_eq!(
+        actions([&statements[1]]),
+        sorted(BLOCK_PUBLIC_ACCESS_ACTIONS)
+    );
+    assert_eq!(statements[1]["Resource"], "*");
 }

@@ -95,29 +95,12 @@ impl AwsInventory {
 
 impl Inventory for AwsInventory {
     async fn block_public_access(&self, kind: ResourceType) -> Result<String, ReadError> {
-        if kind == ResourceType::Image {
-            const CALL: &str = "GetImageBlockPublicAccessState";
-            self.pace.take(CALL).await;
-            let out = self
-                .ec2
-                .get_image_block_public_access_state()
-                .send()
-                .await
-                .map_err(|e| failed(CALL, e))?;
-            return Ok(out
-                .image_block_public_access_state()
-                .unwrap_or("unknown")
-                .to_owned());
-        }
-        const CALL: &str = "GetSnapshotBlockPublicAccessState";
-        self.pace.take(CALL).await;
-        let out = self
-            .ec2
-            .get_snapshot_block_public_access_state()
-            .send()
-            .await
-            .map_err(|e| failed(CALL, e))?;
-        Ok(out.state().map_or("unknown", |s| s.as_str()).to_owned())
+        let call = match kind {
+            ResourceType::Image => "GetImageBlockPublicAccessState",
+            _ => "GetSnapshotBlockPublicAccessState",
+        };
+        self.pace.take(call).await;
+        crate::permission::block_public_access(&self.ec2, kind).await
     }
 
     async fn list(&self, kind: ResourceType, page: Option<String>) -> Result<Page, ReadError> {

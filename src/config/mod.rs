@@ -278,7 +278,8 @@ fn trusted(accounts: &str, services: Option<&str>) -> TrustedAccounts {
     }
 }
 
-/// `REMEDIATE`, `REMEDIATE_DRY_RUN`, `REMEDIATION_ROLE_NAME`, `REMEDIATION_EXTERNAL_ID`.
+/// `REMEDIATE`, `REMEDIATE_DRY_RUN`, `REMEDIATION_ROLE_NAME`, `REMEDIATION_EXTERNAL_ID`,
+/// `REMEDIATE_BLOCK_PUBLIC_ACCESS`.
 fn remediation(
     value: &impl Fn(&str) -> Option<String>,
     trusted: TrustedAccounts,
@@ -308,12 +309,23 @@ fn remediation(
         }
         (None, None) => None,
     };
+    let block_public_access = match value("REMEDIATE_BLOCK_PUBLIC_ACCESS") {
+        Some(v) if crate::remediate::BLOCK_PUBLIC_ACCESS_STATES.contains(&v.as_str()) => Some(v),
+        Some(v) => {
+            return Err(ConfigError {
+                name: "REMEDIATE_BLOCK_PUBLIC_ACCESS",
+                problem: format!("{v:?} is not block-all-sharing or block-new-sharing"),
+            })
+        }
+        None => None,
+    };
     Ok(crate::remediate::Settings {
         mode,
         dry_run,
         role,
         trusted,
         organization,
+        block_public_access,
     })
 }
 

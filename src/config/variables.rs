@@ -58,6 +58,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "true: remediation reports what it would remove, removes nothing",
     ),
     (
+        "REMEDIATE_BLOCK_PUBLIC_ACCESS",
+        "block public access switched back on: block-all/new-sharing",
+    ),
+    (
         "REMEDIATION_ROLE_NAME",
         "the role remediation assumes in the account of a resource",
     ),

@@ -28,6 +28,17 @@ pub const ACTIONS: &[&str] = &[
     "rds:ModifyDBClusterSnapshotAttribute",
 ];
 
+/// What switching block public access back on calls (`REMEDIATE_BLOCK_PUBLIC_ACCESS`), in the
+/// account and region of the finding: read the state, switch it on. These calls have no
+/// resource-level permission (an account's setting in a region), and `Enable` cannot switch it
+/// off.
+pub const BLOCK_PUBLIC_ACCESS_ACTIONS: &[&str] = &[
+    "ec2:GetSnapshotBlockPublicAccessState",
+    "ec2:EnableSnapshotBlockPublicAccess",
+    "ec2:GetImageBlockPublicAccessState",
+    "ec2:EnableImageBlockPublicAccess",
+];
+
 /// Which shares are removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
@@ -79,7 +90,15 @@ pub struct Settings {
     /// Whether the organization's accounts are configured (`ORGANIZATION_ACCOUNTS`): then a
     /// target whose membership is unknown is not removed.
     pub organization: bool,
+    /// `REMEDIATE_BLOCK_PUBLIC_ACCESS`: the state block public access for EBS snapshots is
+    /// switched back to (`block-all-sharing` or `block-new-sharing`; AMIs' to
+    /// `block-new-sharing`, their only one) when a finding says it was switched off or
+    /// weakened; `None`: left as it is.
+    pub block_public_access: Option<String>,
 }
+
+/// The states `REMEDIATE_BLOCK_PUBLIC_ACCESS` accepts.
+pub const BLOCK_PUBLIC_ACCESS_STATES: [&str; 2] = ["block-all-sharing", "block-new-sharing"];
 
 /// Whether remediation concerns `finding` at all: an open share of a resource whose permission
 /// can be narrowed (an EBS snapshot, an AMI, an RDS DB or cluster snapshot), made by a call
@@ -91,6 +110,31 @@ pub fn applies(finding: &Finding) -> bool {
         && finding.error.is_none()
         && finding.resource.id.is_some()
         && crate::permission::remove_call(finding.resource.kind).is_some()
+}
+
+/// The state block public access is to be switched back to for `finding`: a `protection-off`
+/// finding (open, of a call that succeeded) when remediation is on and
+/// `REMEDIATE_BLOCK_PUBLIC_ACCESS` names a state.
+pub fn restores<'a>(finding: &Finding, settings: &'a Settings) -> Option<&'a str> {
+    let snapshots = settings.block_public_access.as_deref()?;
+    if settings.mode == Mode::Off || finding.is_resolution() || finding.error.is_some() {
+        return None;
+    }
+    match finding.resource.kind {
+        ResourceType::SnapshotBlockPublicAccess => Some(snapshots),
+        ResourceType::ImageBlockPublicAccess => Some("block-new-sharing"),
+        _ => None,
+    }
+}
+
+/// Whether block public access in state `now` blocks at least as much as `wanted`.
+pub fn at_least(now: &str, wanted: &str) -> bool {
+    let strength = |s: &str| match s {
+        "block-all-sharing" => 2,
+        "block-new-sharing" => 1,
+        _ => 0,
+    };
+    strength(now) >= strength(wanted)
 }
 
 /// The target a finding names (its `userId`).

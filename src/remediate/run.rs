@@ -43,11 +43,17 @@ impl Remediator {
     /// ([`applies`]). Never fails: a failure is the outcome [`Outcome::Failed`], with its
     /// reason, so that the finding is published all the same.
     pub async fn remediate(&self, finding: &Finding) -> Option<Remediation> {
+        if let Some(state) = super::restores(finding, &self.settings) {
+            let (call, parameter) = crate::permission::enable_call(finding.resource.kind);
+            let (outcome, reason) = self.restore(finding, state).await;
+            let done = Remediation::new(format!("{call} {parameter}={state}"), outcome, reason);
+            report(finding, &done);
+            return Some(done);
+        }
         if !applies(finding) {
             return None;
         }
         let kind = finding.resource.kind;
-        let id = finding.resource.id.as_deref().unwrap_or_default();
         let remediation = match decide(finding, &self.settings) {
             Err(why) => Remediation::new(
                 action(kind, &super::target_of(finding)),
@@ -59,43 +65,69 @@ impl Remediator {
                 Remediation::new(action(kind, &target), outcome, reason)
             }
         };
-        let r = &remediation;
-        match r.outcome {
-            Outcome::Failed => tracing::warn!(
-                finding_id = finding.finding_id.as_str(),
-                resource = id,
-                action = r.action.as_str(),
-                "remediation failed: {}",
-                r.reason
-            ),
-            outcome => tracing::info!(
-                finding_id = finding.finding_id.as_str(),
-                resource = id,
-                action = r.action.as_str(),
-                outcome = outcome.as_str(),
-                "remediation: {}",
-                r.reason
-            ),
-        }
+        report(finding, &remediation);
         Some(remediation)
+    }
+
+    /// Reads the region's block public access state and switches it on to `state` if it
+    /// blocks less.
+    async fn restore(&self, finding: &Finding, state: &str) -> (Outcome, String) {
+        let kind = finding.resource.kind;
+        let (ec2, _) = match self.clients(finding).await {
+            Ok(clients) => clients,
+            Err(why) => return why,
+        };
+        let now = match crate::permission::block_public_access(&ec2, kind).await {
+            Ok(now) => now,
+            Err(e) => return (Outcome::Failed, e.to_string()),
+        };
+        let what = kind.noun();
+        if super::at_least(&now, state) {
+            return (
+                Outcome::AlreadyGone,
+                format!("{what} is {now} already: nothing changed"),
+            );
+        }
+        if self.settings.dry_run {
+            return (
+                Outcome::DryRun,
+                format!("{what} is {now}; REMEDIATE_DRY_RUN: not switched to {state}"),
+            );
+        }
+        match crate::permission::enable_block_public_access(&ec2, kind, state).await {
+            Ok(()) => (
+                Outcome::Done,
+                format!("{what} was {now}; switched to {state}"),
+            ),
+            Err(e) => (Outcome::Failed, e.to_string()),
+        }
+    }
+
+    /// The EC2 and RDS clients of the finding's account and region, or the outcome that says
+    /// why there are none.
+    async fn clients(
+        &self,
+        finding: &Finding,
+    ) -> Result<(aws_sdk_ec2::Client, aws_sdk_rds::Client), (Outcome, String)> {
+        let account = finding.cloud.account.as_ref().map(|a| a.id.as_str());
+        let (Some(account), Some(region)) = (account, finding.cloud.region.as_deref()) else {
+            return Err((
+                Outcome::NotAllowed,
+                "the finding names no account or region to act in".to_owned(),
+            ));
+        };
+        let config = self.enter(account).await?;
+        Ok(crate::aws::ec2_rds_in(&config, &self.clients, region))
     }
 
     /// Reads the resource's permission and removes `target` if it is still there.
     async fn remove(&self, finding: &Finding, target: &Target) -> (Outcome, String) {
         let kind = finding.resource.kind;
         let id = finding.resource.id.as_deref().unwrap_or_default();
-        let account = finding.cloud.account.as_ref().map(|a| a.id.as_str());
-        let (Some(account), Some(region)) = (account, finding.cloud.region.as_deref()) else {
-            return (
-                Outcome::NotAllowed,
-                "the finding names no account or region to act in".to_owned(),
-            );
+        let (ec2, rds) = match self.clients(finding).await {
+            Ok(clients) => clients,
+            Err(why) => return why,
         };
-        let config = match self.enter(account).await {
-            Ok(config) => config,
-            Err((outcome, why)) => return (outcome, why),
-        };
-        let (ec2, rds) = crate::aws::ec2_rds_in(&config, &self.clients, region);
         let what = format!("{} {id}", kind.noun());
         let now = match crate::permission::targets(&ec2, &rds, kind, id).await {
             Ok(now) => now,
@@ -171,5 +203,27 @@ impl Remediator {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SdkConfig>> {
         self.entered.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One log line per remediation: a warning when it failed.
+fn report(finding: &Finding, r: &Remediation) {
+    let id = finding.resource.id.as_deref().unwrap_or_default();
+    match r.outcome {
+        Outcome::Failed => tracing::warn!(
+            finding_id = finding.finding_id.as_str(),
+            resource = id,
+            action = r.action.as_str(),
+            "remediation failed: {}",
+            r.reason
+        ),
+        outcome => tracing::info!(
+            finding_id = finding.finding_id.as_str(),
+            resource = id,
+            action = r.action.as_str(),
+            outcome = outcome.as_str(),
+            "remediation: {}",
+            r.reason
+        ),
     }
 }

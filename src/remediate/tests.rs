@@ -169,3 +169,36 @@ fn the_action_names_the_call_and_the_one_target() {
     assert_eq!(Mode::parse(" Untrusted "), Some(Mode::Untrusted));
     assert_eq!(Mode::parse("yes"), None);
 }
+
+#[test]
+fn block_public_access_is_switched_back_only_when_asked_and_never_weakened() {
+    let raw = serde_json::json!({
+        "eventID": "b1", "eventSource": "ec2.amazonaws.com",
+        "eventName": "DisableSnapshotBlockPublicAccess", "recipientAccountId": "756680937392",
+        "awsRegion": "eu-west-1",
+        "responseElements": {"DisableSnapshotBlockPublicAccessResponse": {"state": "unblocked"}}
+    });
+    let off = crate::testing::findings_of(&raw).remove(0);
+    assert_eq!(off.resource.kind, ResourceType::SnapshotBlockPublicAccess);
+    assert!(!applies(&off), "not a share");
+    let mut s = settings(Mode::Public);
+    assert_eq!(restores(&off, &s), None, "not asked");
+    s.block_public_access = Some("block-all-sharing".into());
+    assert_eq!(restores(&off, &s), Some("block-all-sharing"));
+    let mut image = off.clone();
+    image.resource.kind = ResourceType::ImageBlockPublicAccess;
+    assert_eq!(
+        restores(&image, &s),
+        Some("block-new-sharing"),
+        "AMIs' only state"
+    );
+    let mut resolved = off.clone();
+    resolved.status = Status::Resolved;
+    assert_eq!(restores(&resolved, &s), None, "switched back on already");
+    s.mode = Mode::Off;
+    assert_eq!(restores(&off, &s), None, "remediation off");
+    assert!(at_least("block-all-sharing", "block-new-sharing"));
+    assert!(at_least("block-new-sharing", "block-new-sharing"));
+    assert!(!at_least("block-new-sharing", "block-all-sharing"));
+    assert!(!at_least("unblocked", "block-new-sharing"));
+}

@@ -71,6 +71,8 @@ struct Canned {
     answer: Message,
     /// Held this long before it is sent, like a slow service.
     delay: Duration,
+    /// How many requests it answered.
+    used: usize,
 }
 
 #[derive(Debug, Default)]
@@ -167,7 +169,24 @@ impl Proxy {
             matches: matches.iter().map(|m| (*m).to_owned()).collect(),
             answer: Message::response(status, content_type, body.to_owned()),
             delay,
+            used: 0,
         });
+    }
+
+    /// How many requests the canned answer for exactly `matches` answered.
+    pub fn answered(&self, matches: &[&str]) -> usize {
+        let state = self.state.lock().unwrap();
+        state
+            .canned
+            .iter()
+            .filter(|c| {
+                c.matches
+                    .iter()
+                    .map(String::as_str)
+                    .eq(matches.iter().copied())
+            })
+            .map(|c| c.used)
+            .sum()
     }
 
     /// The fault is gone.
@@ -382,11 +401,14 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> i
     };
     let canned = {
         let text = String::from_utf8_lossy(&request.to_bytes()).into_owned();
-        let s = state.lock().unwrap();
+        let mut s = state.lock().unwrap();
         s.canned
-            .iter()
+            .iter_mut()
             .find(|c| c.matches.iter().all(|m| text.contains(m.as_str())))
-            .map(|c| (c.answer.clone(), c.delay))
+            .map(|c| {
+                c.used += 1;
+                (c.answer.clone(), c.delay)
+            })
     };
     if let Some((answer, delay)) = canned {
         tokio::time::sleep(delay).await;
