@@ -37,7 +37,7 @@ lint: lint-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) deny --locked check --hide-inclusion-graph licenses bans sources
-	cfn-lint template.yaml forwarder.yaml audit-role.yaml
+	cfn-lint template.yaml forwarder.yaml audit-role.yaml remediation-role.yaml
 	sam validate --lint
 
 ## The Lambda package: the release arm64 bootstrap, zipped, and its size.

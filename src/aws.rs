@@ -122,6 +122,66 @@ pub fn organizations_from(
     )
 }
 
+/// EC2 and RDS clients of one region, on the path to a published finding (remediation reads
+/// and removes a share before the finding goes out), bounded like a publish.
+pub fn ec2_rds_in(
+    sdk: &SdkConfig,
+    settings: &ClientSettings,
+    region: &str,
+) -> (aws_sdk_ec2::Client, aws_sdk_rds::Client) {
+    let region = Some(region.to_owned());
+    (
+        bounded_client!(aws_sdk_ec2, sdk, settings, "ec2", region.as_ref()),
+        bounded_client!(aws_sdk_rds, sdk, settings, "rds", region.as_ref()),
+    )
+}
+
+/// The SDK configuration of `role` in `account`, its credentials fetched now so that an account
+/// that cannot be entered is named as such (`cannot assume ARN: why`). `session` names the
+/// session in the account's CloudTrail.
+pub async fn assume_role(
+    base: &SdkConfig,
+    account: &str,
+    role: &str,
+    external_id: Option<&str>,
+    session: &str,
+) -> Result<SdkConfig, String> {
+    use aws_sdk_sts::config::{ProvideCredentials, SharedCredentialsProvider};
+    let arn = format!("arn:{}:iam::{account}:role/{role}", partition(base));
+    let mut provider = aws_config::sts::AssumeRoleProvider::builder(&arn)
+        .session_name(session)
+        .configure(base);
+    if let Some(id) = external_id {
+        provider = provider.external_id(id);
+    }
+    let provider = provider.build().await;
+    provider
+        .provide_credentials()
+        .await
+        .map_err(|e| format!("cannot assume {arn}: {}", crate::one_line(&e)))?;
+    Ok(base
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build())
+}
+
+/// The partition of the configured region (`aws`, `aws-cn`, `aws-us-gov`), for role ARNs.
+pub fn partition(config: &SdkConfig) -> &'static str {
+    partition_of(config.region().map_or("", |r| r.as_ref()))
+}
+
+/// The caller's account (`sts:GetCallerIdentity`, which needs no permission).
+pub async fn caller_account(base: &SdkConfig) -> Result<String, String> {
+    let out = aws_sdk_sts::Client::new(base)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| format!("GetCallerIdentity: {}", describe(&e)))?;
+    out.account()
+        .map(str::to_owned)
+        .ok_or_else(|| "GetCallerIdentity named no account".to_owned())
+}
+
 /// The S3 client that reads log files: a connect timeout only (an object may take long to
 /// stream), path-style URLs for emulators, the trail bucket's region, and with
 /// [`ClientSettings::retry_attempts`] the SDK's adaptive retries (a back-fill meets S3's

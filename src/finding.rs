@@ -15,10 +15,12 @@ use crate::cloudtrail::Record;
 mod build;
 mod lifecycle;
 mod observed;
+mod remediation;
 mod resource;
 mod time;
 pub use lifecycle::{share_id, Place, Status};
 pub use observed::{exposure_id, AuditInfo, Observation};
+pub use remediation::{Outcome, Remediation};
 pub use resource::{Change, Detection, Resource, ResourceType, Target};
 pub(crate) use time::days_in_month;
 pub use time::{normalize_time, rfc3339_of_epoch};
@@ -119,6 +121,9 @@ pub struct Finding {
     /// For a finding of the audit (a state, not an event): what made it rate as it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditInfo>,
+    /// What the detector did about it (`REMEDIATE`); absent when it did not try.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<Remediation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

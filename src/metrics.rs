@@ -39,6 +39,8 @@ impl Summary {
             duplicates = t.duplicates,
             suppressed = t.suppressed,
             undelivered = t.undelivered,
+            remediated = t.remediated,
+            remediation_failures = t.remediation_failures,
             not_cloudtrail = t.not_cloudtrail,
             duration_ms = self.duration.as_millis() as u64,
             "invocation summary"
@@ -47,7 +49,7 @@ impl Summary {
 }
 
 /// The metrics of one invocation: (name, unit, value).
-fn values(s: &Summary) -> [(&'static str, &'static str, f64); 11] {
+fn values(s: &Summary) -> [(&'static str, &'static str, f64); 13] {
     let t = &s.tally;
     [
         ("RecordsScanned", "Count", t.records as f64),
@@ -60,6 +62,12 @@ fn values(s: &Summary) -> [(&'static str, &'static str, f64); 11] {
         ("ObjectsSkipped", "Count", t.skipped as f64),
         ("NotCloudTrail", "Count", t.not_cloudtrail as f64),
         ("FailedUnits", "Count", s.failed_units as f64),
+        ("Remediated", "Count", t.remediated as f64),
+        (
+            "RemediationFailures",
+            "Count",
+            t.remediation_failures as f64,
+        ),
         (
             "Duration",
             "Milliseconds",
@@ -112,6 +120,7 @@ mod tests {
                 duplicates: 3,
                 objects: 2,
                 skipped: 1,
+                remediation_failures: 2,
                 ..Tally::default()
             },
             failed_units: 1,
@@ -141,6 +150,8 @@ mod tests {
         assert_eq!(v["OrganizationSharesSuppressed"], 0.0);
         assert_eq!(v["ObjectsSkipped"], 1.0);
         assert_eq!(v["Duration"], 1500.0);
+        assert_eq!(v["RemediationFailures"], 2.0);
+        assert_eq!(v["Remediated"], 0.0);
         assert_eq!(v["Trigger"], "sqs");
     }
 }

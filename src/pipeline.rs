@@ -198,11 +198,15 @@ impl<S: Sink, T: ObjectStore> Pipeline<S, T> {
                 tally.published += p.delivered as u64;
                 tally.duplicates += p.duplicates as u64;
                 tally.suppressed += p.suppressed as u64;
+                tally.remediated += p.remediated as u64;
+                tally.remediation_failures += p.remediation_failures as u64;
             }
             Err(e) => {
                 tally.published += e.delivered() as u64;
                 tally.duplicates += e.duplicates as u64;
                 tally.suppressed += e.suppressed as u64;
+                tally.remediated += e.remediated as u64;
+                tally.remediation_failures += e.remediation_failures as u64;
                 tally.not_delivered(e.failed as u64, e.to_string());
             }
         }

@@ -78,6 +78,10 @@ pub struct Tally {
     pub suppressed: u64,
     /// Findings found but not delivered.
     pub undelivered: u64,
+    /// Shares removed before their findings were published (`REMEDIATE`).
+    pub remediated: u64,
+    /// Remediations that failed; their findings were published all the same, saying so.
+    pub remediation_failures: u64,
     /// Inputs (objects, files, records) that could not be read whole.
     pub input_errors: u64,
     /// Errors that another try may not meet: throttling, timeouts, 5xx, a cut connection,
@@ -140,6 +144,8 @@ impl Tally {
         self.duplicates += other.duplicates;
         self.suppressed += other.suppressed;
         self.undelivered += other.undelivered;
+        self.remediated += other.remediated;
+        self.remediation_failures += other.remediation_failures;
         self.input_errors += other.input_errors;
         self.not_cloudtrail += other.not_cloudtrail;
         self.transient_errors += other.transient_errors;

@@ -11,83 +11,26 @@ use std::collections::BTreeSet;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_config::SdkConfig;
-use aws_sdk_ec2::types::{
-    LaunchPermission, LaunchPermissionModifications, OperationType, SnapshotAttributeName,
-};
-use support::audit::{
-    account, bare_proxy, block_public_access, enter, proxy, snapshot, FOREIGN, ROLE, TRUSTED,
-};
+use aws_sdk_ec2::types::{OperationType, SnapshotAttributeName};
 use support::moto::{moto, AtMoto};
 use support::proxy::Proxy;
+use support::seed::{account, block_public_access, db_snapshot, enter, image, snapshot};
 
-/// An AMI of a new instance, its launch permission given to `users`.
-async fn image(ec2: &aws_sdk_ec2::Client, name: &str, users: &[&str]) -> String {
-    let instance = ec2
-        .run_instances()
-        .image_id("ami-12c6146b")
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .unwrap();
-    let instance = instance.instances()[0].instance_id().unwrap().to_owned();
-    let id = ec2
-        .create_image()
-        .instance_id(instance)
-        .name(name)
-        .send()
-        .await
-        .unwrap()
-        .image_id
-        .unwrap();
-    if !users.is_empty() {
-        let add = users
-            .iter()
-            .map(|u| LaunchPermission::builder().user_id(*u).build())
-            .collect();
-        ec2.modify_image_attribute()
-            .image_id(&id)
-            .launch_permission(
-                LaunchPermissionModifications::builder()
-                    .set_add(Some(add))
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-    }
-    id
+const ROLE: &str = "snapshot-share-detector-audit";
+const FOREIGN: &str = "222222222222";
+const TRUSTED: &str = "333333333333";
+
+/// The proxy in front of moto, answering the block public access queries of each region as
+/// the EC2 API reference documents their responses.
+async fn proxy(states: &[(&str, &str)]) -> Proxy {
+    let proxy = bare_proxy().await;
+    block_public_access(&proxy, states);
+    proxy
 }
 
-/// A manual RDS snapshot shared with `users`.
-async fn db_snapshot(config: &SdkConfig, name: &str, users: &[&str]) -> String {
-    let rds = aws_sdk_rds::Client::new(config);
-    rds.create_db_instance()
-        .db_instance_identifier(name)
-        .db_instance_class("db.t3.micro")
-        .engine("postgres")
-        .master_username("admin")
-        .master_user_password("password-password")
-        .allocated_storage(20)
-        .send()
-        .await
-        .unwrap();
-    let id = format!("{name}-snap");
-    rds.create_db_snapshot()
-        .db_instance_identifier(name)
-        .db_snapshot_identifier(&id)
-        .send()
-        .await
-        .unwrap();
-    rds.modify_db_snapshot_attribute()
-        .db_snapshot_identifier(&id)
-        .attribute_name("restore")
-        .set_values_to_add(Some(users.iter().map(|u| (*u).to_owned()).collect()))
-        .send()
-        .await
-        .unwrap();
-    id
+async fn bare_proxy() -> Proxy {
+    let upstream = moto().endpoint.trim_start_matches("http://").to_owned();
+    Proxy::start(&upstream).await
 }
 
 /// `AssumeRole` of the audit role in `account` refused, as STS refuses it.

@@ -8,6 +8,7 @@ mod support;
 
 use serde_json::{json, Value};
 use snapshot_share_detector::audit::ACTIONS;
+use snapshot_share_detector::remediate::ACTIONS as REMEDIATION;
 use support::cfn::{actions, load, resources, statements, strings, template, with_action};
 use support::stack::{assert_refusals, Stack};
 
@@ -17,6 +18,7 @@ fn no_wildcard_action_or_resource_where_a_narrower_one_exists() {
         ("template.yaml", 10),
         ("forwarder.yaml", 2),
         ("audit-role.yaml", 1),
+        ("remediation-role.yaml", 1),
     ] {
         let t = load(path);
         let all = statements(&t);
@@ -36,7 +38,10 @@ const PREFIX_PARAMETERS: &[(&str, &str)] = &[
 /// Actions that have no resource-level permission (the Service Authorization Reference lists
 /// no resource type for them): `*` is the only resource AWS accepts. Organizations' account
 /// list, Access Analyzer's list of analyzers, the log deliveries a state machine's logging
-/// asks its role for, and the audit's calls that list or read a region's settings.
+/// asks its role for, the audit's calls that list or read a region's settings, and
+/// remediation's switching block public access back on (an account's setting in a region; not
+/// checked against the Service Authorization Reference from here, which this machine cannot
+/// reach: `cfn-lint` does not know resource types per action).
 const STAR_ONLY: &[&str] = &[
     "organizations:DescribeOrganization",
     "organizations:ListAccounts",
@@ -54,7 +59,18 @@ const STAR_ONLY: &[&str] = &[
     "ec2:DescribeImages",
     "ec2:GetSnapshotBlockPublicAccessState",
     "ec2:GetImageBlockPublicAccessState",
+    "ec2:EnableSnapshotBlockPublicAccess",
+    "ec2:EnableImageBlockPublicAccess",
 ];
+
+/// Whether statement `s` grants exactly the actions of `list`, in any order.
+fn grants_exactly(s: &Value, list: &[&str]) -> bool {
+    let mut granted = strings(&s["Action"]);
+    let mut expected: Vec<String> = list.iter().map(|a| a.to_string()).collect();
+    granted.sort();
+    expected.sort();
+    granted == expected
+}
 
 /// Every `*` in an action, resource or principal of these statements, but for the few that
 /// are the narrowest AWS allows, each named below.
@@ -78,13 +94,7 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
         // permission; the attribute calls take a snapshot's or an image's ARN, which for EC2
         // names no account ("every snapshot" is "*" again), and for RDS would narrow nothing
         // the calls return (the template's comment says why, where it grants them).
-        let audit_reads = {
-            let mut granted = strings(&s["Action"]);
-            let mut audit: Vec<String> = ACTIONS.iter().map(|a| a.to_string()).collect();
-            granted.sort();
-            audit.sort();
-            granted == audit
-        };
+        let audit_reads = grants_exactly(s, ACTIONS);
         for action in strings(&s["Action"]) {
             // The one exception: a key policy lets the account administer its key through IAM
             // (the AWS default key policy); without it a key can become unmanageable.
@@ -131,6 +141,24 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
                 && t["Parameters"]["AuditRoleName"]["AllowedPattern"]
                     .as_str()
                     .is_some_and(|p| !p.contains('*'));
+            // Remediation's calls (exactly `remediate::ACTIONS`) on the snapshots, AMIs and RDS
+            // snapshots of the account: an EC2 snapshot or image ARN names no account, so
+            // "every snapshot" takes a "*" for the region and the id; the RDS ARNs name the
+            // account and take a "*" for the region and the name.
+            let remediation = grants_exactly(s, REMEDIATION)
+                && [
+                    "arn:${AWS::Partition}:ec2:*::snapshot/*",
+                    "arn:${AWS::Partition}:ec2:*::image/*",
+                    "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:snapshot:*",
+                    "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:cluster-snapshot:*",
+                ]
+                .contains(&resource.as_str());
+            // The remediation member role, by a name that cannot hold a "*", in any account.
+            let remediation_role = strings(&s["Action"]) == ["sts:AssumeRole"]
+                && resource.ends_with(":iam::*:role/${RemediationRoleName}")
+                && t["Parameters"]["RemediationRoleName"]["AllowedPattern"]
+                    .as_str()
+                    .is_some_and(|p| !p.contains('*'));
             // Access Analyzer's findings: the analyzers of this account, in every region.
             let own_analyzers = strings(&s["Action"]) == ["access-analyzer:ListFindings"]
                 && resource.ends_with(":access-analyzer:*:${AWS::AccountId}:analyzer/*");
@@ -139,6 +167,8 @@ fn wildcards(t: &Value, all: &[(String, Value)]) -> Vec<String> {
                 || group_streams
                 || object_prefix
                 || member_role
+                || remediation
+                || remediation_role
                 || own_analyzers
                 || ((star_only || audit_reads) && resource == "*");
             if wildcard && !narrowest {
@@ -170,12 +200,26 @@ fn the_function_may_only_publish_read_trail_objects_and_write_its_logs() {
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
+            // With Remediate on (tests/template_remediation.rs): reading and narrowing shares,
+            // and the member role.
+            "ec2:DescribeImageAttribute",
+            "ec2:DescribeSnapshotAttribute",
+            "ec2:EnableImageBlockPublicAccess",
+            "ec2:EnableSnapshotBlockPublicAccess",
+            "ec2:GetImageBlockPublicAccessState",
+            "ec2:GetSnapshotBlockPublicAccessState",
+            "ec2:ModifyImageAttribute",
+            "ec2:ModifySnapshotAttribute",
             "kms:Decrypt",
             "kms:GenerateDataKey",
             "logs:CreateLogStream",
             "logs:PutLogEvents",
             "organizations:DescribeOrganization",
             "organizations:ListAccounts",
+            "rds:DescribeDBClusterSnapshotAttributes",
+            "rds:DescribeDBSnapshotAttributes",
+            "rds:ModifyDBClusterSnapshotAttribute",
+            "rds:ModifyDBSnapshotAttribute",
             "s3:GetObject",
             "s3:GetObjectVersion",
             "securityhub:BatchImportFindings",
@@ -186,6 +230,7 @@ fn the_function_may_only_publish_read_trail_objects_and_write_its_logs() {
             "sqs:GetQueueAttributes",
             "sqs:ReceiveMessage",
             "sqs:SendMessage",
+            "sts:AssumeRole",
         ]
     );
     // Security Hub: import as the account's default product, update findings of its own hub,

@@ -7,9 +7,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use aws_sdk_ec2::config::http::HttpResponse;
-use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ec2::types::{ImageAttributeName, PermissionGroup, SnapshotAttributeName};
 
 use super::pace::Pace;
 use crate::aws::ClientSettings;
@@ -30,15 +27,9 @@ pub struct Page {
     pub next: Option<String>,
 }
 
-/// A call that failed, named: the API and AWS's reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{call}: {reason}")]
-pub struct ReadError {
-    pub call: &'static str,
-    pub reason: String,
-    /// The resource was deleted between its listing and its read: not a failure.
-    pub gone: bool,
-}
+use crate::permission::failed;
+/// A call that failed, named: the API and AWS's reason ([`crate::permission::CallError`]).
+pub use crate::permission::CallError as ReadError;
 
 /// What one account owns in one region.
 pub trait Inventory: Send + Sync {
@@ -102,48 +93,14 @@ impl AwsInventory {
     }
 }
 
-/// A failed call as a [`ReadError`]; `gone` for the codes that say the resource is no more.
-fn failed<E>(call: &'static str, e: SdkError<E, HttpResponse>) -> ReadError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let code = e.code().unwrap_or_default().to_owned();
-    let gone = code.ends_with(".NotFound")
-        || code.ends_with("NotFound")
-        || code.ends_with("NotFoundFault");
-    let reason = match e.message() {
-        Some(m) if !code.is_empty() => format!("{code}: {m}"),
-        _ if !code.is_empty() => code,
-        _ => crate::one_line(&e),
-    };
-    ReadError { call, reason, gone }
-}
-
 impl Inventory for AwsInventory {
     async fn block_public_access(&self, kind: ResourceType) -> Result<String, ReadError> {
-        if kind == ResourceType::Image {
-            const CALL: &str = "GetImageBlockPublicAccessState";
-            self.pace.take(CALL).await;
-            let out = self
-                .ec2
-                .get_image_block_public_access_state()
-                .send()
-                .await
-                .map_err(|e| failed(CALL, e))?;
-            return Ok(out
-                .image_block_public_access_state()
-                .unwrap_or("unknown")
-                .to_owned());
-        }
-        const CALL: &str = "GetSnapshotBlockPublicAccessState";
-        self.pace.take(CALL).await;
-        let out = self
-            .ec2
-            .get_snapshot_block_public_access_state()
-            .send()
-            .await
-            .map_err(|e| failed(CALL, e))?;
-        Ok(out.state().map_or("unknown", |s| s.as_str()).to_owned())
+        let call = match kind {
+            ResourceType::Image => "GetImageBlockPublicAccessState",
+            _ => "GetSnapshotBlockPublicAccessState",
+        };
+        self.pace.take(call).await;
+        crate::permission::block_public_access(&self.ec2, kind).await
     }
 
     async fn list(&self, kind: ResourceType, page: Option<String>) -> Result<Page, ReadError> {
@@ -247,103 +204,7 @@ impl Inventory for AwsInventory {
     }
 
     async fn targets(&self, kind: ResourceType, id: &str) -> Result<Vec<Target>, ReadError> {
-        match kind {
-            ResourceType::Image => {
-                const CALL: &str = "DescribeImageAttribute";
-                self.pace.take(CALL).await;
-                let out = self
-                    .ec2
-                    .describe_image_attribute()
-                    .image_id(id)
-                    .attribute(ImageAttributeName::LaunchPermission)
-                    .send()
-                    .await
-                    .map_err(|e| failed(CALL, e))?;
-                Ok(out
-                    .launch_permissions()
-                    .iter()
-                    .map(|p| {
-                        if p.group() == Some(&PermissionGroup::All) {
-                            Target::Public
-                        } else if let Some(arn) = p.organizational_unit_arn() {
-                            Target::OrganizationalUnit(arn.to_owned())
-                        } else if let Some(arn) = p.organization_arn() {
-                            Target::Organization(arn.to_owned())
-                        } else {
-                            p.user_id()
-                                .map_or(Target::Unknown, |u| Target::Account(u.to_owned()))
-                        }
-                    })
-                    .collect())
-            }
-            ResourceType::DbSnapshot => {
-                const CALL: &str = "DescribeDBSnapshotAttributes";
-                self.pace.take(CALL).await;
-                let out = self
-                    .rds
-                    .describe_db_snapshot_attributes()
-                    .db_snapshot_identifier(id)
-                    .send()
-                    .await
-                    .map_err(|e| failed(CALL, e))?;
-                let values = out
-                    .db_snapshot_attributes_result()
-                    .map(|r| r.db_snapshot_attributes())
-                    .unwrap_or_default()
-                    .iter()
-                    .filter(|a| a.attribute_name() == Some("restore"))
-                    .flat_map(|a| a.attribute_values().iter().cloned());
-                Ok(values.map(restore_target).collect())
-            }
-            ResourceType::DbClusterSnapshot => {
-                const CALL: &str = "DescribeDBClusterSnapshotAttributes";
-                self.pace.take(CALL).await;
-                let out = self
-                    .rds
-                    .describe_db_cluster_snapshot_attributes()
-                    .db_cluster_snapshot_identifier(id)
-                    .send()
-                    .await
-                    .map_err(|e| failed(CALL, e))?;
-                let values = out
-                    .db_cluster_snapshot_attributes_result()
-                    .map(|r| r.db_cluster_snapshot_attributes())
-                    .unwrap_or_default()
-                    .iter()
-                    .filter(|a| a.attribute_name() == Some("restore"))
-                    .flat_map(|a| a.attribute_values().iter().cloned());
-                Ok(values.map(restore_target).collect())
-            }
-            _ => {
-                const CALL: &str = "DescribeSnapshotAttribute";
-                self.pace.take(CALL).await;
-                let out = self
-                    .ec2
-                    .describe_snapshot_attribute()
-                    .snapshot_id(id)
-                    .attribute(SnapshotAttributeName::CreateVolumePermission)
-                    .send()
-                    .await
-                    .map_err(|e| failed(CALL, e))?;
-                Ok(out
-                    .create_volume_permissions()
-                    .iter()
-                    .map(|p| match (p.group(), p.user_id()) {
-                        (Some(PermissionGroup::All), _) => Target::Public,
-                        (_, Some(user)) => Target::Account(user.to_owned()),
-                        _ => Target::Unknown,
-                    })
-                    .collect())
-            }
-        }
-    }
-}
-
-/// A value of an RDS snapshot's `restore` attribute: an account id, or `all` (public).
-fn restore_target(value: String) -> Target {
-    if value == "all" {
-        Target::Public
-    } else {
-        Target::Account(value)
+        self.pace.take(crate::permission::read_call(kind)).await;
+        crate::permission::targets(&self.ec2, &self.rds, kind, id).await
     }
 }

@@ -99,6 +99,9 @@ pub struct Report {
     pub duplicates: u64,
     pub suppressed: u64,
     pub undelivered: u64,
+    /// Exposures removed (`audit --remediate`), and remediations that failed.
+    pub remediated: u64,
+    pub remediation_failures: u64,
     pub unreadable: Vec<Unreadable>,
     /// What the audit could not take from IAM Access Analyzer, and read one by one instead.
     pub notes: Vec<String>,
@@ -128,6 +131,8 @@ pub struct Totals {
     pub duplicates: AtomicU64,
     pub suppressed: AtomicU64,
     pub undelivered: AtomicU64,
+    pub remediated: AtomicU64,
+    pub remediation_failures: AtomicU64,
     pub unreadable: Mutex<Vec<Unreadable>>,
     pub notes: Mutex<Vec<String>>,
 }
@@ -177,6 +182,8 @@ impl Totals {
             duplicates: get(&self.duplicates),
             suppressed: get(&self.suppressed),
             undelivered: get(&self.undelivered),
+            remediated: get(&self.remediated),
+            remediation_failures: get(&self.remediation_failures),
             unreadable,
             notes,
         }

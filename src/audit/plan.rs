@@ -3,7 +3,6 @@
 //! in each member account named by `--account` or listed by `--organization`.
 
 use aws_config::SdkConfig;
-use aws_sdk_sts::config::{ProvideCredentials, SharedCredentialsProvider};
 
 use crate::aws::{describe, ClientSettings};
 
@@ -39,7 +38,7 @@ impl Plan {
         if organization {
             accounts = organization_accounts(&base, settings).await?;
         }
-        let me = own_account(&base).await?;
+        let me = crate::aws::caller_account(&base).await?;
         if accounts.is_empty() {
             return Ok(Plan {
                 base,
@@ -88,26 +87,14 @@ impl Plan {
             None => self.base.clone(),
             Some(_) if account == self.own => self.base.clone(),
             Some(role) => {
-                let arn = format!(
-                    "arn:{}:iam::{account}:role/{}",
-                    partition(&self.base),
-                    role.name
-                );
-                let mut provider = aws_config::sts::AssumeRoleProvider::builder(&arn)
-                    .session_name("snapshot-share-detector-audit")
-                    .configure(&self.base);
-                if let Some(id) = &role.external_id {
-                    provider = provider.external_id(id);
-                }
-                let provider = provider.build().await;
-                provider
-                    .provide_credentials()
-                    .await
-                    .map_err(|e| format!("cannot assume {arn}: {}", crate::one_line(&e)))?;
-                self.base
-                    .to_builder()
-                    .credentials_provider(SharedCredentialsProvider::new(provider))
-                    .build()
+                crate::aws::assume_role(
+                    &self.base,
+                    account,
+                    &role.name,
+                    role.external_id.as_deref(),
+                    "snapshot-share-detector-audit",
+                )
+                .await?
             }
         };
         if !regions.is_empty() {
@@ -131,23 +118,6 @@ impl Plan {
         names.sort();
         Ok((config, names))
     }
-}
-
-/// The partition of the configured region (`aws`, `aws-cn`, `aws-us-gov`), for role ARNs.
-fn partition(config: &SdkConfig) -> &'static str {
-    crate::aws::partition_of(config.region().map_or("", |r| r.as_ref()))
-}
-
-/// The caller's account (`sts:GetCallerIdentity`, which needs no permission).
-async fn own_account(base: &SdkConfig) -> Result<String, String> {
-    let out = aws_sdk_sts::Client::new(base)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| format!("GetCallerIdentity: {}", describe(&e)))?;
-    out.account()
-        .map(str::to_owned)
-        .ok_or_else(|| "GetCallerIdentity named no account".to_owned())
 }
 
 /// The organization's active accounts, sorted (`organizations:ListAccounts`, from the

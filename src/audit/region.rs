@@ -230,12 +230,16 @@ pub(super) async fn publish(sink: &dyn Sink, findings: Vec<Finding>, totals: &To
             totals.add(&totals.delivered, p.delivered as u64);
             totals.add(&totals.duplicates, p.duplicates as u64);
             totals.add(&totals.suppressed, p.suppressed as u64);
+            totals.add(&totals.remediated, p.remediated as u64);
+            totals.add(&totals.remediation_failures, p.remediation_failures as u64);
         }
         Err(e) => {
             tracing::error!("{e}");
             totals.add(&totals.delivered, e.delivered() as u64);
             totals.add(&totals.duplicates, e.duplicates as u64);
             totals.add(&totals.suppressed, e.suppressed as u64);
+            totals.add(&totals.remediated, e.remediated as u64);
+            totals.add(&totals.remediation_failures, e.remediation_failures as u64);
             totals.add(&totals.undelivered, e.failed as u64);
         }
     }

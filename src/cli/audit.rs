@@ -46,6 +46,11 @@ pub struct AuditArgs {
     /// sees are resolved.
     #[arg(long)]
     pub publish: bool,
+    /// Also remove the exposures found, as REMEDIATE says (public or untrusted; with
+    /// REMEDIATE_DRY_RUN, only say what would be removed), through REMEDIATION_ROLE_NAME in
+    /// other accounts. Without it, the audit only reads.
+    #[arg(long)]
+    pub remediate: bool,
     /// Do not print the summary line on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -76,6 +81,10 @@ pub async fn audit(args: AuditArgs) -> ExitCode {
     };
     if args.publish && !config.outputs.delivers() {
         eprintln!("error: --publish needs FINDINGS_TOPIC_ARN or SECURITY_HUB=true");
+        return ExitCode::from(2);
+    }
+    if let Err(e) = super::remediation(args.remediate, &mut config) {
+        eprintln!("error: {e}");
         return ExitCode::from(2);
     }
     config.clients.retry_attempts = Some(10);
@@ -175,11 +184,15 @@ pub async fn audit(args: AuditArgs) -> ExitCode {
             0 => String::new(),
             n => format!(", {n} resolved"),
         };
-        let published = if args.publish {
+        let mut published = if args.publish {
             format!("{resolved}, {} published", report.delivered)
         } else {
             String::new()
         };
+        published.push_str(&super::remediated(
+            report.remediated,
+            report.remediation_failures,
+        ));
         eprintln!(
             "audited {} accounts, {} regions: {} resources{analyzed}, {} exposures{published}, {} unreadable in {:.2}s",
             report.accounts,
@@ -192,7 +205,7 @@ pub async fn audit(args: AuditArgs) -> ExitCode {
     }
     if !report.unreadable.is_empty() {
         ExitCode::from(2)
-    } else if report.undelivered > 0 {
+    } else if report.undelivered > 0 || report.remediation_failures > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

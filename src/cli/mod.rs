@@ -112,6 +112,11 @@ pub struct ScanArgs {
     /// Also publish the findings to the SNS topic in FINDINGS_TOPIC_ARN (back-filling).
     #[arg(long)]
     pub publish: bool,
+    /// Also remove the shares found, as REMEDIATE says (public or untrusted; with
+    /// REMEDIATE_DRY_RUN, only say what would be removed). Without it, scan never remediates:
+    /// history is history.
+    #[arg(long)]
+    pub remediate: bool,
     /// Do not print the summary line on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -168,6 +173,11 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
         eprintln!("warning: TRUSTED_ACCOUNT_IDS entry {odd:?} is not a 12-digit account id");
     }
     let inputs = inputs(&args.paths);
+    let mut config = config;
+    if let Err(e) = remediation(args.remediate, &mut config) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     if args.publish && !config.outputs.delivers() {
         eprintln!("error: --publish needs FINDINGS_TOPIC_ARN or SECURITY_HUB=true");
         return ExitCode::from(2);
@@ -175,7 +185,6 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
     let needs_s3 = inputs.iter().any(|i| matches!(i, Ok(Input::S3(_))));
     // A back-fill meets S3's throttling (SlowDown) at high concurrency: back off and try
     // again, more patiently than a Lambda invocation would.
-    let mut config = config;
     config.clients.retry_attempts = Some(10);
     let sdk = match needs_s3 || config.outputs.need_aws(args.publish) {
         true => Some(crate::aws::sdk_config(&config.clients).await),
@@ -226,6 +235,7 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
                 totals.suppressed
             ));
         }
+        published.push_str(&remediated(totals.remediated, totals.remediation_failures));
         let foreign = match totals.not_cloudtrail {
             0 => String::new(),
             n => format!(", {n} not CloudTrail"),
@@ -246,9 +256,36 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
     }
     if totals.input_errors > 0 {
         ExitCode::from(2)
-    } else if totals.undelivered > 0 {
+    } else if totals.undelivered > 0 || totals.remediation_failures > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `--remediate`: remediation as `REMEDIATE` says, which must then name a mode; without it,
+/// none, whatever the environment says (a back-fill or an audit run by hand never removes a
+/// share unasked).
+fn remediation(asked: bool, config: &mut Config) -> Result<(), String> {
+    let settings = &mut config.outputs.remediation;
+    match (asked, settings.mode) {
+        (false, _) => settings.mode = crate::remediate::Mode::Off,
+        (true, crate::remediate::Mode::Off) => {
+            return Err("--remediate needs REMEDIATE=public or REMEDIATE=untrusted".to_owned())
+        }
+        (true, _) => {}
+    }
+    Ok(())
+}
+
+/// The summary's words for what remediation did: empty when it did nothing.
+fn remediated(done: u64, failed: u64) -> String {
+    let mut words = String::new();
+    if done > 0 {
+        words.push_str(&format!(", {done} shares removed"));
+    }
+    if failed > 0 {
+        words.push_str(&format!(", {failed} remediations failed"));
+    }
+    words
 }

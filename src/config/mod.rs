@@ -6,8 +6,10 @@ use crate::rule::TrustedAccounts;
 use crate::sink::sns::NotificationFormat;
 pub use crate::sink::{OrganizationAccounts, Outputs};
 
+mod remediation;
 mod variables;
 use crate::source::KeyLayout;
+use remediation::remediation;
 pub use variables::VARIABLES;
 
 /// The rule's and the reader's settings, shared by every task.
@@ -216,6 +218,11 @@ impl Config {
             Some(v) => parse_bool("SECURITY_HUB", &v)?,
             None => false,
         };
+        let trusted = trusted(
+            &value("TRUSTED_ACCOUNT_IDS").unwrap_or_default(),
+            get("TRUSTED_SERVICES").as_deref(),
+        );
+        let remediation = remediation(&value, trusted.clone(), organization.is_some())?;
         Ok(Config {
             outputs: Outputs {
                 topic_arn,
@@ -226,12 +233,10 @@ impl Config {
                 suppress_organization_shares,
                 organization_id: organization_id(value("ORGANIZATION_ID"))?,
                 disabled_rules: disabled_rules(value("DISABLED_RULES"))?,
+                remediation,
             },
             settings: Settings {
-                trusted: trusted(
-                    &value("TRUSTED_ACCOUNT_IDS").unwrap_or_default(),
-                    get("TRUSTED_SERVICES").as_deref(),
-                ),
+                trusted,
                 limits,
                 key_layout,
             },

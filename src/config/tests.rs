@@ -145,13 +145,14 @@ fn every_variable_read_is_listed() {
         asked.iter().map(String::as_str).collect::<BTreeSet<_>>(),
         listed
     );
-    let source = include_str!("mod.rs");
-    let code = source.split("#[cfg(test)]").next().unwrap();
-    for call in ["value(\"", "get(\""] {
-        for (at, _) in code.match_indices(call) {
-            let rest = &code[at + call.len()..];
-            let name = &rest[..rest.find('"').unwrap()];
-            assert!(listed.contains(name), "{name} is read but not in VARIABLES");
+    for source in [include_str!("mod.rs"), include_str!("remediation.rs")] {
+        let code = source.split("#[cfg(test)]").next().unwrap();
+        for call in ["value(\"", "get(\""] {
+            for (at, _) in code.match_indices(call) {
+                let rest = &code[at + call.len()..];
+                let name = &rest[..rest.find('"').unwrap()];
+                assert!(listed.contains(name), "{name} is read but not in VARIABLES");
+            }
         }
     }
     for (name, help) in VARIABLES {
@@ -169,4 +170,36 @@ fn sizes() {
     assert_eq!(parse_size("X", "64k").unwrap(), 64 << 10);
     assert_eq!(parse_size("X", "3MB").unwrap(), 3 << 20);
     assert!(parse_size("X", "99999999999999G").is_err());
+}
+
+#[test]
+fn remediation_is_off_unless_asked_and_knows_whom_it_must_keep() {
+    use crate::remediate::{Mode, Role};
+    let off = config(&[]).unwrap().outputs.remediation;
+    assert_eq!((off.mode, off.dry_run, off.role), (Mode::Off, false, None));
+    let on = config(&[
+        ("REMEDIATE", "untrusted"),
+        ("REMEDIATE_DRY_RUN", "true"),
+        ("REMEDIATION_ROLE_NAME", "fix"),
+        ("REMEDIATION_EXTERNAL_ID", "secret"),
+        ("TRUSTED_ACCOUNT_IDS", "333333333333"),
+        ("ORGANIZATION_ACCOUNTS", "111122223333"),
+    ])
+    .unwrap()
+    .outputs
+    .remediation;
+    assert_eq!(on.mode, Mode::Untrusted);
+    assert!(on.dry_run && on.organization);
+    assert!(on.trusted.contains("333333333333"), "the trusted are kept");
+    assert_eq!(
+        on.role,
+        Some(Role {
+            name: "fix".into(),
+            external_id: Some("secret".into())
+        })
+    );
+    let bad = config(&[("REMEDIATE", "all")]).unwrap_err();
+    assert_eq!(bad.name, "REMEDIATE");
+    let orphan = config(&[("REMEDIATION_EXTERNAL_ID", "x")]).unwrap_err();
+    assert_eq!(orphan.name, "REMEDIATION_EXTERNAL_ID");
 }

@@ -54,6 +54,26 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "audit: comma-separated regions; unset: every enabled region",
     ),
     (
+        "REMEDIATE",
+        "off (default), public or untrusted: which shares are removed",
+    ),
+    (
+        "REMEDIATE_DRY_RUN",
+        "true: remediation reports what it would remove, removes nothing",
+    ),
+    (
+        "REMEDIATE_BLOCK_PUBLIC_ACCESS",
+        "block public access switched back on: block-all/new-sharing",
+    ),
+    (
+        "REMEDIATION_ROLE_NAME",
+        "the role remediation assumes in the account of a resource",
+    ),
+    (
+        "REMEDIATION_EXTERNAL_ID",
+        "the external id that role requires, if any",
+    ),
+    (
         "ORGANIZATION_ID",
         "the organization id (o-...): AMI shares with it are no finding",
     ),

@@ -107,6 +107,7 @@ impl Finding {
                 message: record.error_message.map(text_of),
             }),
             audit: None,
+            remediation: None,
         }
     }
 

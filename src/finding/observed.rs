@@ -121,6 +121,7 @@ impl Finding {
             log: None,
             error: None,
             audit: Some(audit),
+            remediation: None,
         }
     }
 }

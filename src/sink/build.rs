@@ -2,11 +2,13 @@
 //! cover them all in front. Adding an output is a module of its own and one block here.
 //!
 //! ```text
-//! Select ─► Org ─► [Echo: stdout] ─► Dedup ─► Fanout [ SNS, Security Hub ]
+//! Select ─► Org ─► [Remediate] ─► [Echo: stdout] ─► Dedup ─► Fanout [ SNS, Security Hub ]
 //! ```
 //! - [`Select`] leaves out the findings of rules switched off (`DISABLED_RULES`);
 //! - [`Org`] says of each target whether it belongs to the organization, and with
 //!   `SUPPRESS_ORGANIZATION_SHARES` leaves out shares inside it, before any output sees them;
+//! - [`Remediate`] (`REMEDIATE`) removes the share each finding reports, as far as allowed,
+//!   and says so in the finding, so that every output gets the whole story;
 //! - [`Echo`] (`scan --publish`) prints every finding, duplicates included;
 //! - [`Dedup`] (`DEDUP_TABLE`) sends each finding once whatever the path, to every output;
 //! - the outputs each get every finding; with none configured, findings go to stdout.
@@ -16,8 +18,8 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 
 use super::sns::NotificationFormat;
-use super::{Dedup, DynamoLedger, Echo, Fanout, Lines, Org, SecurityHubSink, Select, Sink};
-use super::{SnsSink, Stdout};
+use super::{Dedup, DynamoLedger, Echo, Fanout, Lines, Org, Remediate, SecurityHubSink, Select};
+use super::{Sink, SnsSink, Stdout};
 use crate::aws::ClientSettings;
 use crate::org::Organization;
 
@@ -41,6 +43,9 @@ pub struct Outputs {
     pub organization_id: Option<String>,
     /// `DISABLED_RULES`: the ids of the rules whose findings are left out.
     pub disabled_rules: Vec<String>,
+    /// `REMEDIATE`, `REMEDIATE_DRY_RUN`, `REMEDIATION_ROLE_NAME`: which shares are removed
+    /// before findings are published (`scan` and `audit` only with `--remediate`).
+    pub remediation: crate::remediate::Settings,
 }
 
 /// Where the organization's accounts come from.
@@ -59,7 +64,9 @@ impl Outputs {
 
     /// Whether building these needs AWS clients (`publish`: findings go to the outputs).
     pub fn need_aws(&self, publish: bool) -> bool {
-        (publish && self.delivers()) || self.organization == Some(OrganizationAccounts::Auto)
+        (publish && self.delivers())
+            || self.organization == Some(OrganizationAccounts::Auto)
+            || self.remediation.mode != crate::remediate::Mode::Off
     }
 }
 
@@ -101,6 +108,17 @@ pub fn build(
         (Some(inner), true) => Box::new(Echo(inner, Stdout(lines))),
         (Some(inner), false) => inner,
         (None, _) => Box::new(Stdout(lines)),
+    };
+    let sink: Box<dyn Sink> = match (outputs.remediation.mode, sdk) {
+        (crate::remediate::Mode::Off, _) | (_, None) => sink,
+        (_, Some(sdk)) => {
+            let remediator = crate::remediate::Remediator::new(
+                sdk.clone(),
+                settings.clone(),
+                outputs.remediation.clone(),
+            );
+            Box::new(Remediate::new(sink, Arc::new(remediator)))
+        }
     };
     let organization = outputs.organization.as_ref().and_then(|o| match o {
         OrganizationAccounts::List(ids) => Some(Arc::new(Organization::list(ids.iter().cloned()))),

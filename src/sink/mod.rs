@@ -26,6 +26,7 @@ pub mod ledger;
 pub mod message;
 pub mod org;
 pub mod recall;
+mod remediate;
 pub mod securityhub;
 mod select;
 pub mod sns;
@@ -37,6 +38,7 @@ pub use fanout::{Echo, Fanout};
 pub use ledger::{DynamoLedger, Ledger, MemoryLedger};
 pub use org::Org;
 pub use recall::{Opened, Recall};
+pub use remediate::Remediate;
 pub use securityhub::SecurityHubSink;
 pub use select::Select;
 pub use sns::{SnsSink, BATCH_ENTRIES};
@@ -74,6 +76,10 @@ pub struct Published {
     pub duplicates: usize,
     /// Shares with an account of the organization, left out by `SUPPRESS_ORGANIZATION_SHARES`.
     pub suppressed: usize,
+    /// Of the findings handed over, those whose share was removed (`REMEDIATE`).
+    pub remediated: usize,
+    /// Of the findings handed over, those whose remediation failed (published all the same).
+    pub remediation_failures: usize,
 }
 
 impl Published {
@@ -96,6 +102,9 @@ pub struct PublishError {
     pub failed: usize,
     pub duplicates: usize,
     pub suppressed: usize,
+    /// As in [`Published`]: remediation happens before delivery, whether or not it succeeds.
+    pub remediated: usize,
+    pub remediation_failures: usize,
     pub reason: String,
 }
 

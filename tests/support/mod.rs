@@ -1,12 +1,13 @@
 //! What the integration tests share, one module per job. Each test file takes it with
 //! `mod support;`; the fuzz crate includes [`oracle`] by path, so that there is one copy.
 //!
-//! - [`audit`]: the audit tests' accounts, snapshots and block public access answers;
 //! - [`moto`]: the moto server, SDK clients pointed at it, a findings topic with a queue, what
 //!   arrived, the handler run on a payload;
 //! - [`lambda`]: the function in the Lambda runtime emulator (`cargo lambda watch`);
 //! - [`proxy`] (on [`http`]): the HTTP fault proxy between the SDK clients and moto;
 //! - [`records`]: CloudTrail records, log files and keys, and the sample events on disk;
+//! - [`seed`]: EBS snapshots, AMIs and RDS snapshots in moto, each in an account of its own,
+//!   shared as a test says;
 //! - [`output`]: what the binary prints, the findings and their targets;
 //! - [`gzip`]: gzip members, and gzip log files;
 //! - [`oracle`]: the findings of a full parse, what the fast reader must match;
@@ -22,7 +23,6 @@
 //! A test binary uses only some of it.
 #![allow(dead_code)]
 
-pub mod audit;
 pub mod cases;
 pub mod cfn;
 pub mod edits;
@@ -38,5 +38,6 @@ pub mod prng;
 pub mod proxy;
 pub mod records;
 pub mod securityhub;
+pub mod seed;
 pub mod stack;
 pub mod terminal;

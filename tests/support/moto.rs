@@ -192,6 +192,7 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// A findings topic with a queue subscribed to it.
+#[derive(Debug, Clone)]
 pub struct Topic {
     pub arn: String,
     pub queue_url: String,

@@ -71,6 +71,8 @@ struct Canned {
     answer: Message,
     /// Held this long before it is sent, like a slow service.
     delay: Duration,
+    /// How many requests it answered.
+    used: usize,
 }
 
 #[derive(Debug, Default)]
@@ -170,6 +172,7 @@ impl Proxy {
             matches: matches.iter().map(|m| (*m).to_owned()).collect(),
             answer: Message::response(status, content_type, body.to_owned()),
             delay,
+            used: 0,
         });
     }
 
@@ -182,6 +185,22 @@ impl Proxy {
             .filter(|t| t.contains(needle))
             .cloned()
             .collect()
+    }
+
+    /// How many requests the canned answer for exactly `matches` answered.
+    pub fn answered(&self, matches: &[&str]) -> usize {
+        let state = self.state.lock().unwrap();
+        state
+            .canned
+            .iter()
+            .filter(|c| {
+                c.matches
+                    .iter()
+                    .map(String::as_str)
+                    .eq(matches.iter().copied())
+            })
+            .map(|c| c.used)
+            .sum()
     }
 
     /// The fault is gone.
@@ -399,9 +418,12 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> i
         let mut s = state.lock().unwrap();
         let canned = s
             .canned
-            .iter()
+            .iter_mut()
             .find(|c| c.matches.iter().all(|m| text.contains(m.as_str())))
-            .map(|c| (c.answer.clone(), c.delay));
+            .map(|c| {
+                c.used += 1;
+                (c.answer.clone(), c.delay)
+            });
         if canned.is_some() {
             s.heard.push(text);
         }

@@ -198,6 +198,7 @@ impl<S: Sink, L: Ledger> Dedup<S, L> {
                     delivered: e.delivered(),
                     duplicates: e.duplicates,
                     suppressed: e.suppressed,
+                    ..Published::default()
                 };
                 failed += e.failed;
                 reasons.push(e.reason);
@@ -227,6 +228,7 @@ fn result(
         duplicates,
         suppressed: inner.suppressed,
         reason: reasons.join(),
+        ..PublishError::default()
     })
 }
 

@@ -1,16 +1,17 @@
-//! The audit's tests' accounts and resources on moto: an account of the test's own entered
-//! through the audit role, snapshots shared as the test needs, and the test proxy answering the
-//! block public access queries moto lacks (as the EC2 API reference documents them).
+//! Resources in moto as the tests seed them, each in an account of its own: EBS snapshots, AMIs
+//! and RDS snapshots, shared with whom a test says. The audit and remediation tests both work on
+//! them.
 
 use aws_config::{Region, SdkConfig};
-use aws_sdk_ec2::types::{OperationType, SnapshotAttributeName};
+use aws_sdk_ec2::types::{
+    LaunchPermission, LaunchPermissionModifications, OperationType, SnapshotAttributeName,
+};
 
 use super::moto::moto;
 use super::proxy::Proxy;
 
-pub const ROLE: &str = "snapshot-share-detector-audit";
-pub const FOREIGN: &str = "222222222222";
-pub const TRUSTED: &str = "333333333333";
+/// The role the seeding assumes in each account.
+const SEED_ROLE: &str = "snapshot-share-detector-audit";
 
 /// A 12-digit account of this test alone.
 pub fn account(n: u64) -> String {
@@ -24,12 +25,13 @@ pub fn account(n: u64) -> String {
     )
 }
 
-/// SDK configuration with the credentials of `ROLE` in `account`, as moto gives them.
+/// SDK configuration with the credentials of a role in `account`, as moto gives them (moto
+/// gives each account its own resources; it does not check that the role exists).
 pub async fn enter(account: &str, region: &str) -> SdkConfig {
     let base = super::moto::sdk_config(&moto().endpoint).await;
     let creds = aws_sdk_sts::Client::new(&base)
         .assume_role()
-        .role_arn(format!("arn:aws:iam::{account}:role/{ROLE}"))
+        .role_arn(format!("arn:aws:iam::{account}:role/{SEED_ROLE}"))
         .role_session_name("seed")
         .send()
         .await
@@ -90,19 +92,78 @@ pub async fn snapshot(
     id
 }
 
-/// The proxy in front of moto, answering the block public access queries of each region as
-/// the EC2 API reference documents their responses.
-pub async fn proxy(states: &[(&str, &str)]) -> Proxy {
-    let proxy = bare_proxy().await;
-    block_public_access(&proxy, states);
-    proxy
+/// An AMI of a new instance, its launch permission given to `users`.
+pub async fn image(ec2: &aws_sdk_ec2::Client, name: &str, users: &[&str]) -> String {
+    let instance = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap();
+    let instance = instance.instances()[0].instance_id().unwrap().to_owned();
+    let id = ec2
+        .create_image()
+        .instance_id(instance)
+        .name(name)
+        .send()
+        .await
+        .unwrap()
+        .image_id
+        .unwrap();
+    if !users.is_empty() {
+        let add = users
+            .iter()
+            .map(|u| LaunchPermission::builder().user_id(*u).build())
+            .collect();
+        ec2.modify_image_attribute()
+            .image_id(&id)
+            .launch_permission(
+                LaunchPermissionModifications::builder()
+                    .set_add(Some(add))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    id
 }
 
-pub async fn bare_proxy() -> Proxy {
-    let upstream = moto().endpoint.trim_start_matches("http://").to_owned();
-    Proxy::start(&upstream).await
+/// A manual RDS snapshot shared with `users`.
+pub async fn db_snapshot(config: &SdkConfig, name: &str, users: &[&str]) -> String {
+    let rds = aws_sdk_rds::Client::new(config);
+    rds.create_db_instance()
+        .db_instance_identifier(name)
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .master_username("admin")
+        .master_user_password("password-password")
+        .allocated_storage(20)
+        .send()
+        .await
+        .unwrap();
+    let id = format!("{name}-snap");
+    rds.create_db_snapshot()
+        .db_instance_identifier(name)
+        .db_snapshot_identifier(&id)
+        .send()
+        .await
+        .unwrap();
+    rds.modify_db_snapshot_attribute()
+        .db_snapshot_identifier(&id)
+        .attribute_name("restore")
+        .set_values_to_add(Some(users.iter().map(|u| (*u).to_owned()).collect()))
+        .send()
+        .await
+        .unwrap();
+    id
 }
 
+/// The block public access state queries, which moto lacks, answered by the proxy for each
+/// region as the EC2 API reference documents their responses: snapshots as `states` says, AMIs
+/// `block-new-sharing`.
 pub fn block_public_access(proxy: &Proxy, states: &[(&str, &str)]) {
     for (region, state) in states {
         let scope = format!("/{region}/ec2/aws4_request");
