@@ -7,6 +7,8 @@
 //! - [`proxy`] (on [`http`]): the HTTP fault proxy between the SDK clients and moto;
 //! - [`records`]: CloudTrail records, log files and keys, and the sample events on disk;
 //! - [`output`]: what the binary prints, the findings and their targets;
+//! - [`ocsf`]: an OCSF schema (the source files under tests/fixtures/ocsf/) and a validator of
+//!   events against it;
 //! - [`gzip`]: gzip members, and gzip log files;
 //! - [`oracle`]: the findings of a full parse, what the fast reader must match;
 //! - [`cfn`] and [`stack`]: the CloudFormation templates read as data, and a stack of them
@@ -28,6 +30,7 @@ pub mod gzip;
 pub mod http;
 pub mod lambda;
 pub mod moto;
+pub mod ocsf;
 pub mod oracle;
 pub mod output;
 pub mod patterns;
