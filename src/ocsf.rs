@@ -22,7 +22,9 @@ use crate::rule;
 /// The OCSF version the output follows, and the tests validate it against: the newest that
 /// Amazon Security Lake accepts from a custom source.
 pub const VERSION: &str = "1.1.0";
+/// Detection Finding.
 pub const CLASS_UID: u64 = 2004;
+/// Findings.
 pub const CATEGORY_UID: u64 = 2;
 
 /// A JSON object that takes only the values it is given: `None` leaves the key out.
@@ -72,6 +74,7 @@ pub fn detection_finding(f: &Finding, now_ms: u64) -> Value {
         // OCSF 1.1.0 gives a finding its `actor` through the host profile.
         profiles.push("host");
     }
+    // OCSF requires a vendor; the project names none but itself (Cargo.toml has no authors).
     let product = Obj::default()
         .set("name", env!("CARGO_PKG_NAME"))
         .set("vendor_name", env!("CARGO_PKG_NAME"))
