@@ -47,7 +47,7 @@ impl Obj {
     /// `value`, unless it is an empty object.
     fn obj(self, key: &str, value: Obj) -> Self {
         let empty = value.0.is_empty();
-        self.opt(key, (!empty).then(|| Value::Object(value.0)))
+        self.opt(key, (!empty).then_some(Value::Object(value.0)))
     }
 
     fn done(self) -> Value {

@@ -400,7 +400,7 @@ impl Schema {
             "json_t" => None,
             "string_t" => match v.as_str() {
                 None => wrong(),
-                Some(s) if s.len() > 65_535 => Some(format!("longer than string_t's 65535")),
+                Some(s) if s.len() > 65_535 => Some("longer than string_t's 65535".to_owned()),
                 Some(_) => None,
             },
             "datetime_t" => v.as_str().filter(|s| rfc3339(s)).is_none().then(wrong)?,
