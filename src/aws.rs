@@ -158,6 +158,29 @@ pub fn clients_from(
     (s3_from(sdk, settings), sns_from(sdk, settings))
 }
 
+/// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`), for ARNs.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// The Security Hub client (`SECURITY_HUB`), bounded like a publish: importing is on the path
+/// to a delivered finding.
+pub fn securityhub_from(sdk: &SdkConfig, settings: &ClientSettings) -> aws_sdk_securityhub::Client {
+    bounded_client!(
+        aws_sdk_securityhub,
+        sdk,
+        settings,
+        "securityhub",
+        None::<&String>
+    )
+}
+
 /// An SDK error as one line: the service's code and message, or the chain of causes of a
 /// transport failure (no `Debug` dumps of requests and responses).
 pub fn describe<E>(e: &SdkError<E, HttpResponse>) -> String

@@ -7,8 +7,42 @@ use clap::{CommandFactory, Parser};
 use snapshot_share_detector::cli::{self, Cli, Command};
 use snapshot_share_detector::lambda;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// The stack of the runtime's threads, where everything runs. The Security Hub SDK's types are
+/// large (a finding's resource details alone are 31 KB) and reading findings back
+/// (`GetFindings`, for the audit) nests their parsers deeply: a debug build overflowed the
+/// main thread's 8 MiB. Reserved, not committed: only what is touched costs memory.
+const STACK_BYTES: usize = 64 << 20;
+
+fn main() -> ExitCode {
+    // The main future runs on a thread of that stack, and so do the runtime's workers.
+    let main = std::thread::Builder::new()
+        .name("main".to_owned())
+        .stack_size(STACK_BYTES)
+        .spawn(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_stack_size(STACK_BYTES)
+                .build();
+            match runtime {
+                Ok(runtime) => runtime.block_on(run()),
+                Err(e) => {
+                    eprintln!("error: cannot start the runtime: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        });
+    match main.map(|thread| thread.join()) {
+        Ok(Ok(code)) => code,
+        // A panic has been reported on stderr already.
+        Ok(Err(_)) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: cannot start the main thread: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let args = Cli::parse();
     match args.command {
         Some(Command::Scan(scan)) => {

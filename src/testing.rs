@@ -9,6 +9,15 @@ use crate::rule::{self, TrustedAccounts};
 /// A `ModifySnapshotAttribute` record of account 756680937392 that adds create-volume
 /// permission for each of `targets` (`all` is the public group).
 pub fn share_record(event_id: &str, targets: &[&str]) -> Value {
+    permission_record(event_id, "add", targets)
+}
+
+/// [`share_record`] with the targets under `remove`: the record that ends those shares.
+pub fn unshare_record(event_id: &str, targets: &[&str]) -> Value {
+    permission_record(event_id, "remove", targets)
+}
+
+fn permission_record(event_id: &str, side: &str, targets: &[&str]) -> Value {
     let items: Vec<Value> = targets
         .iter()
         .map(|t| match *t {
@@ -21,7 +30,7 @@ pub fn share_record(event_id: &str, targets: &[&str]) -> Value {
         "eventName": "ModifySnapshotAttribute", "recipientAccountId": "756680937392",
         "requestParameters": {"snapshotId": "snap-041993b54a9b3af6f",
             "attributeType": "CREATE_VOLUME_PERMISSION",
-            "createVolumePermission": {"add": {"items": items}}}
+            "createVolumePermission": {side: {"items": items}}}
     })
 }
 

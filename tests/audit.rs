@@ -11,89 +11,15 @@ use std::collections::BTreeSet;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_config::{Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{
     LaunchPermission, LaunchPermissionModifications, OperationType, SnapshotAttributeName,
 };
+use support::audit::{
+    account, bare_proxy, block_public_access, enter, proxy, snapshot, FOREIGN, ROLE, TRUSTED,
+};
 use support::moto::{moto, AtMoto};
 use support::proxy::Proxy;
-
-const ROLE: &str = "snapshot-share-detector-audit";
-const FOREIGN: &str = "222222222222";
-const TRUSTED: &str = "333333333333";
-
-/// A 12-digit account of this test alone.
-fn account(n: u64) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    format!(
-        "{:012}",
-        (nanos / 1000 + n * 7_919) % 900_000_000_000 + 100_000_000_000
-    )
-}
-
-/// SDK configuration with the credentials of `ROLE` in `account`, as moto gives them.
-async fn enter(account: &str, region: &str) -> SdkConfig {
-    let base = support::moto::sdk_config(&moto().endpoint).await;
-    let creds = aws_sdk_sts::Client::new(&base)
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{account}:role/{ROLE}"))
-        .role_session_name("seed")
-        .send()
-        .await
-        .unwrap()
-        .credentials
-        .unwrap();
-    base.to_builder()
-        .region(Region::new(region.to_owned()))
-        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
-            aws_sdk_sts::config::Credentials::new(
-                creds.access_key_id,
-                creds.secret_access_key,
-                Some(creds.session_token),
-                None,
-                "moto",
-            ),
-        ))
-        .build()
-}
-
-/// A snapshot of a new volume, shared with `users` (and everyone when `public`).
-async fn snapshot(ec2: &aws_sdk_ec2::Client, region: &str, users: &[&str], public: bool) -> String {
-    let volume = ec2
-        .create_volume()
-        .availability_zone(format!("{region}a"))
-        .size(1)
-        .send()
-        .await
-        .unwrap();
-    let id = ec2
-        .create_snapshot()
-        .volume_id(volume.volume_id.unwrap())
-        .send()
-        .await
-        .unwrap()
-        .snapshot_id
-        .unwrap();
-    // moto reads the older form of the call (`UserId.N`, `UserGroup.N`), which AWS accepts too.
-    if !users.is_empty() || public {
-        let mut call = ec2
-            .modify_snapshot_attribute()
-            .snapshot_id(&id)
-            .attribute(SnapshotAttributeName::CreateVolumePermission)
-            .operation_type(OperationType::Add);
-        for user in users {
-            call = call.user_ids(*user);
-        }
-        if public {
-            call = call.group_names("all");
-        }
-        call.send().await.unwrap();
-    }
-    id
-}
 
 /// An AMI of a new instance, its launch permission given to `users`.
 async fn image(ec2: &aws_sdk_ec2::Client, name: &str, users: &[&str]) -> String {
@@ -164,44 +90,6 @@ async fn db_snapshot(config: &SdkConfig, name: &str, users: &[&str]) -> String {
     id
 }
 
-/// The proxy in front of moto, answering the block public access queries of each region as
-/// the EC2 API reference documents their responses.
-async fn proxy(states: &[(&str, &str)]) -> Proxy {
-    let proxy = bare_proxy().await;
-    block_public_access(&proxy, states);
-    proxy
-}
-
-async fn bare_proxy() -> Proxy {
-    let upstream = moto().endpoint.trim_start_matches("http://").to_owned();
-    Proxy::start(&upstream).await
-}
-
-fn block_public_access(proxy: &Proxy, states: &[(&str, &str)]) {
-    for (region, state) in states {
-        let scope = format!("/{region}/ec2/aws4_request");
-        proxy.answer(
-            &["Action=GetSnapshotBlockPublicAccessState", &scope],
-            200,
-            &format!(
-                "<GetSnapshotBlockPublicAccessStateResponse \
-                 xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
-                 <requestId>test-proxy</requestId><state>{state}</state>\
-                 </GetSnapshotBlockPublicAccessStateResponse>"
-            ),
-        );
-        proxy.answer(
-            &["Action=GetImageBlockPublicAccessState", &scope],
-            200,
-            "<GetImageBlockPublicAccessStateResponse \
-             xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
-             <requestId>test-proxy</requestId>\
-             <imageBlockPublicAccessState>block-new-sharing</imageBlockPublicAccessState>\
-             </GetImageBlockPublicAccessStateResponse>",
-        );
-    }
-}
-
 /// `AssumeRole` of the audit role in `account` refused, as STS refuses it.
 fn refuse_role(proxy: &Proxy, account: &str) {
     proxy.answer(
@@ -220,6 +108,11 @@ fn refuse_role(proxy: &Proxy, account: &str) {
 /// that a hang fails the test with what the binary said instead of stalling the suite. It
 /// blocks its thread: the tests run on two workers, so that the proxy serves meanwhile.
 fn audit(endpoint: &str, args: &[&str]) -> Output {
+    audit_with(endpoint, args, &[])
+}
+
+/// [`audit`] with `env` added.
+fn audit_with(endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_snapshot-share-detector"))
         .arg("audit")
         .args(args)
@@ -230,6 +123,7 @@ fn audit(endpoint: &str, args: &[&str]) -> Output {
         .env_remove("FINDINGS_TOPIC_ARN")
         .env_remove("AUDIT_ROLE_NAME")
         .env_remove("AUDIT_REGIONS")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -390,6 +284,97 @@ async fn aws_an_account_that_cannot_be_entered_is_named_and_the_others_are_audit
 
 /// moto's organization, made once for the tests of this file (moto has one per server): its
 /// two member accounts.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_an_exposure_the_audit_no_longer_sees_is_resolved_in_security_hub() {
+    // The hub's region: of this test alone (moto keeps one hub per account and region).
+    const HUB: &str = "ap-southeast-3";
+    let acct = account(5);
+    let config = enter(&acct, "eu-west-1").await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let kept = snapshot(&ec2, "eu-west-1", &[FOREIGN], false).await;
+    let ended = snapshot(&ec2, "eu-west-1", &[FOREIGN], false).await;
+    let c = support::moto::clients(moto()).await;
+    let topic = support::moto::topic(&c, false).await;
+    let hub = support::securityhub::hub(HUB).await;
+    let proxy = proxy(&[("eu-west-1", "unblocked")]).await;
+    support::securityhub::answer_batch_update(&proxy);
+    let args = [
+        "--account",
+        &acct,
+        "--role-name",
+        ROLE,
+        "--region",
+        "eu-west-1",
+        "--publish",
+    ];
+    let env = [
+        ("SECURITY_HUB", "true"),
+        ("FINDINGS_TOPIC_ARN", topic.arn.as_str()),
+        ("AWS_REGION", HUB),
+    ];
+    let id_of = |out: &Output, snapshot: &str| -> String {
+        let found = support::output::findings(out);
+        let f = found.iter().find(|f| f["snapshotId"] == snapshot).unwrap();
+        f["finding_id"].as_str().unwrap().to_owned()
+    };
+
+    let first = audit_with(&proxy.endpoint, &args, &env);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(0), "{stderr}");
+    let (kept_id, ended_id) = (id_of(&first, &kept), id_of(&first, &ended));
+    let open = support::securityhub::imported(&hub).await;
+    for id in [&kept_id, &ended_id] {
+        assert_eq!(
+            support::securityhub::state(&open[id]),
+            ("ACTIVE".to_owned(), "NEW".to_owned())
+        );
+    }
+    assert_eq!(support::moto::receive(&c, &topic, 2).await.len(), 2);
+
+    // Someone removes one share; the next audit no longer sees it, and resolves it.
+    ec2.modify_snapshot_attribute()
+        .snapshot_id(&ended)
+        .attribute(SnapshotAttributeName::CreateVolumePermission)
+        .operation_type(OperationType::Remove)
+        .user_ids(FOREIGN)
+        .send()
+        .await
+        .unwrap();
+    let second = audit_with(&proxy.endpoint, &args, &env);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(", 1 resolved,"), "{stderr}");
+    let printed = support::output::findings(&second);
+    let resolution = printed.iter().find(|f| f["status"] == "resolved").unwrap();
+    assert_eq!(resolution["finding_id"], ended_id.as_str());
+    assert_eq!(resolution["snapshotId"], ended.as_str());
+    let after = support::securityhub::imported(&hub).await;
+    assert_eq!(
+        after.len(),
+        open.len(),
+        "the resolution made no new finding"
+    );
+    assert_eq!(
+        support::securityhub::state(&after[&ended_id]),
+        ("ARCHIVED".to_owned(), "RESOLVED".to_owned())
+    );
+    assert_eq!(support::securityhub::state(&after[&kept_id]).0, "ACTIVE");
+    let asked = proxy.heard(support::securityhub::BATCH_UPDATE);
+    assert!(asked.iter().any(|a| a.contains(&ended_id)), "{asked:?}");
+    let got = support::moto::receive(&c, &topic, 2).await;
+    let resolved: Vec<_> = got
+        .iter()
+        .filter(|m| m.attributes["status"].1 == "resolved")
+        .collect();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].finding.finding_id, ended_id);
+
+    // A third audit sees the same: nothing more to resolve.
+    let third = audit_with(&proxy.endpoint, &args, &env);
+    let stderr = String::from_utf8_lossy(&third.stderr);
+    assert!(!stderr.contains("resolved"), "{stderr}");
+}
+
 async fn organization() -> &'static [String] {
     static MEMBERS: tokio::sync::OnceCell<Vec<String>> = tokio::sync::OnceCell::const_new();
     MEMBERS

@@ -51,9 +51,9 @@ fn the_sample_events_give_one_finding_per_target_of_every_rule() {
     // Sorted file order: the log group payload's snapshot shares, Panther's failed public
     // share (an attempt), Stratus' AMI and RDS shares, block public access switched off
     // (`all`: what it opens is public); the same AMI and RDS shares as
-    // EventBridge events; the failed share (an attempt), foreign-account and public shares;
-    // block public access switched off; then the two uses. The control message, removal and
-    // self-share give nothing.
+    // EventBridge events; the failed share (an attempt), foreign-account and public shares, and
+    // the removal of the foreign-account share (a resolution); block public access switched
+    // off; then the two uses. The control message and the self-share give nothing.
     assert_eq!(
         targets(&out),
         [
@@ -68,6 +68,7 @@ fn the_sample_events_give_one_finding_per_target_of_every_rule() {
             "all",
             "098797384747",
             "all",
+            "098797384747",
             "all",
             "999999999999",
             "210987654321"
@@ -83,13 +84,22 @@ fn the_sample_events_give_one_finding_per_target_of_every_rule() {
     assert_eq!(action(5), "DisableSnapshotBlockPublicAccess");
     assert_eq!(f[8]["event"]["outcome"], "failure");
     assert_eq!(f[10]["public"], true);
-    assert_eq!(action(11), "DisableSnapshotBlockPublicAccess");
-    assert_eq!(action(12), "SharedSnapshotCopyInitiated");
-    assert_eq!(action(13), "SharedSnapshotVolumeCreated");
+    assert_eq!(
+        (
+            &f[11]["status"],
+            &f[11]["operationType"],
+            &f[11]["share_id"]
+        ),
+        (&json!("resolved"), &json!("remove"), &f[9]["share_id"]),
+        "the removal resolves the foreign-account share"
+    );
+    assert_eq!(action(12), "DisableSnapshotBlockPublicAccess");
+    assert_eq!(action(13), "SharedSnapshotCopyInitiated");
+    assert_eq!(action(14), "SharedSnapshotVolumeCreated");
     let err = stderr(&out);
     assert_eq!(
         summary(&err),
-        "scanned 20 inputs: 24 records, 14 findings, 0 errors",
+        "scanned 20 inputs: 24 records, 15 findings, 0 errors",
         "{err}"
     );
 }
@@ -272,15 +282,15 @@ async fn aws_publish_sends_the_findings_to_sns_too() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         summary(&stderr(&out)),
-        "scanned 20 inputs: 24 records, 14 findings, 14 published, 0 errors",
+        "scanned 20 inputs: 24 records, 15 findings, 15 published, 0 errors",
         "{}",
         stderr(&out)
     );
     let printed = findings(&out);
     // Every finding printed is published: without DEDUP_TABLE, scan --publish sends what it
     // finds (the AMI and RDS shares twice: as a log group payload and as EventBridge events).
-    let got = support::moto::receive(&c, &t, 14).await;
-    assert_eq!(got.len(), 14);
+    let got = support::moto::receive(&c, &t, 15).await;
+    assert_eq!(got.len(), 15);
     let mut sent: Vec<&str> = printed
         .iter()
         .map(|f| f["finding_id"].as_str().unwrap())
@@ -295,5 +305,8 @@ async fn aws_publish_sends_the_findings_to_sns_too() {
 fn publish_without_a_topic_is_refused() {
     let out = scan(&["--publish", "events/"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(stderr(&out), "error: --publish needs FINDINGS_TOPIC_ARN\n");
+    assert_eq!(
+        stderr(&out),
+        "error: --publish needs FINDINGS_TOPIC_ARN or SECURITY_HUB=true\n"
+    );
 }

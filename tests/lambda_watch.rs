@@ -32,7 +32,8 @@ const EXPECTED: &[(&str, usize, bool)] = &[
     ("eventbridge-share-failed.json", 1, false),
     ("eventbridge-share-foreign-account.json", 1, false),
     ("eventbridge-share-public.json", 1, false),
-    ("eventbridge-share-removed.json", 0, false),
+    // The removal of the foreign-account share: a resolution.
+    ("eventbridge-share-removed.json", 1, false),
     ("eventbridge-share-self.json", 0, false),
     (
         "eventbridge-snapshot-block-public-access-disabled.json",

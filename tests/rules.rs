@@ -64,7 +64,12 @@ fn verdict(raw: &Value) -> Verdict {
         .into_iter()
         .map(|f| {
             let rule = rule::of(&f).expect("a registry rule");
-            (rule.identity.kind, f.user_id)
+            let kind = if f.is_resolution() {
+                "resolved"
+            } else {
+                rule.identity.kind
+            };
+            (kind, f.user_id)
         })
         .collect()
 }
@@ -74,6 +79,14 @@ type Verdict = Vec<(&'static str, String)>;
 
 fn shares(targets: &[&str]) -> Verdict {
     targets.iter().map(|t| ("share", t.to_string())).collect()
+}
+
+/// Resolutions: the shares with `targets` ended.
+fn resolutions(targets: &[&str]) -> Verdict {
+    targets
+        .iter()
+        .map(|t| ("resolved", t.to_string()))
+        .collect()
 }
 
 fn attempts(targets: &[&str]) -> Verdict {
@@ -136,7 +149,11 @@ fn the_ami_rule_case_by_case() {
             image_share(json!([{"userId": TRUSTED}])),
             vec![],
         ),
-        ("a removal", removal, vec![]),
+        (
+            "a removal resolves the share",
+            removal,
+            resolutions(&[FOREIGN]),
+        ),
         ("another attribute", description, vec![]),
         ("Marketplace's own call (as Elastic)", marketplace, vec![]),
         (
@@ -177,7 +194,11 @@ fn the_rds_rule_case_by_case() {
             name,
             json!({key: "db-1", "attributeName": "restore", "valuesToRemove": [FOREIGN]}),
         );
-        assert_eq!(verdict(&removal), vec![], "{name}: a removal");
+        assert_eq!(
+            verdict(&removal),
+            resolutions(&[FOREIGN]),
+            "{name}: a removal resolves the share"
+        );
         let other = record(
             "rds.amazonaws.com",
             name,
@@ -207,10 +228,32 @@ fn block_public_access_switched_off_or_weakened() {
     // The state one level down, in the request's wrapper.
     let wrapped = json!({"EnableSnapshotBlockPublicAccessRequest": {"State": "block-new-sharing"}});
     assert!(off(&call("EnableSnapshotBlockPublicAccess", wrapped)));
-    // The strongest state, and a record that does not say which: no finding.
-    for params in [json!({"state": "block-all-sharing"}), json!({})] {
-        let enable = call("EnableSnapshotBlockPublicAccess", params);
-        assert_eq!(verdict(&enable), vec![], "{enable}");
+    // A record that does not say which state: nothing.
+    let unsaid = call("EnableSnapshotBlockPublicAccess", json!({}));
+    assert_eq!(verdict(&unsaid), vec![], "{unsaid}");
+    // Switched back on to the strongest state (images have one): what a finding reported
+    // ended, in that account and region.
+    let resolved = vec![("resolved", "all".to_owned())];
+    for (name, params) in [
+        (
+            "EnableSnapshotBlockPublicAccess",
+            json!({"state": "block-all-sharing"}),
+        ),
+        (
+            "EnableImageBlockPublicAccess",
+            json!({"imageBlockPublicAccessState": "block-new-sharing"}),
+        ),
+    ] {
+        let on = call(name, params);
+        assert_eq!(verdict(&on), resolved, "{on}");
+        let off = call(&name.replace("Enable", "Disable"), json!({}));
+        let (on, off) = (&findings(&on)[0], &findings(&off)[0]);
+        assert!(on.share_id.is_some());
+        assert_eq!(
+            on.share_id, off.share_id,
+            "{name} closes what the switch-off opened"
+        );
+        assert!(on.message.contains("switched back on"), "{}", on.message);
     }
     let failed = with(
         call("DisableSnapshotBlockPublicAccess", json!({})),

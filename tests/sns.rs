@@ -76,7 +76,7 @@ async fn aws_a_foreign_share_is_published_with_its_attributes() {
 }
 
 #[tokio::test]
-async fn aws_only_the_shares_and_attempts_of_the_sample_events_are_published() {
+async fn aws_only_the_shares_attempts_and_resolutions_of_the_sample_events_are_published() {
     let (c, t) = setup(false).await;
     let h = handler(&c, &t.arn, Settings::default());
     for (file, findings) in [
@@ -84,26 +84,33 @@ async fn aws_only_the_shares_and_attempts_of_the_sample_events_are_published() {
         ("eventbridge-share-public.json", 1),
         ("eventbridge-share-self.json", 0),
         ("eventbridge-share-failed.json", 1),
-        ("eventbridge-share-removed.json", 0),
+        ("eventbridge-share-removed.json", 1),
     ] {
         let (response, summary) = handle(&h, json_file(&format!("events/{file}"))).await;
         assert!(response.is_ok(), "{file}: {response:?}");
         assert_eq!(summary.tally.findings, findings, "{file}");
     }
-    let mut got: Vec<(String, String, String)> = receive(&c, &t, 3)
+    let mut got: Vec<(String, String, String)> = receive(&c, &t, 4)
         .await
         .into_iter()
         .map(|m| {
             let kind = m.attributes["finding_kind"].1.clone();
-            (kind, m.finding.user_id, m.attributes["public"].1.clone())
+            let status = &m.attributes["status"].1;
+            (
+                format!("{kind} {status}"),
+                m.finding.user_id,
+                m.attributes["public"].1.clone(),
+            )
         })
         .collect();
     got.sort();
-    // The failed public share is an attempt: subscribers filter it by its kind.
+    // The failed public share is an attempt, the removal a resolution of the foreign share:
+    // subscribers filter them by their kind and status.
     let want = [
-        ("attempt", "all", "true"),
-        ("share", "098797384747", "false"),
-        ("share", "all", "true"),
+        ("attempt open", "all", "true"),
+        ("share open", "098797384747", "false"),
+        ("share open", "all", "true"),
+        ("share resolved", "098797384747", "false"),
     ];
     let want: Vec<(String, String, String)> = want
         .iter()

@@ -178,6 +178,8 @@ fn the_function_may_only_publish_read_trail_objects_and_write_its_logs() {
             "organizations:ListAccounts",
             "s3:GetObject",
             "s3:GetObjectVersion",
+            "securityhub:BatchImportFindings",
+            "securityhub:BatchUpdateFindings",
             "sns:Publish",
             "sqs:ChangeMessageVisibility",
             "sqs:DeleteMessage",
@@ -186,6 +188,27 @@ fn the_function_may_only_publish_read_trail_objects_and_write_its_logs() {
             "sqs:SendMessage",
         ]
     );
+    // Security Hub: import as the account's default product, update findings of its own hub,
+    // in the stack's region; nothing else.
+    for (action, resource) in [
+        (
+            "securityhub:BatchImportFindings",
+            "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default",
+        ),
+        (
+            "securityhub:BatchUpdateFindings",
+            "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:hub/default",
+        ),
+    ] {
+        let granted: Vec<&Value> = role
+            .iter()
+            .map(|(_, s)| s)
+            .filter(|s| strings(&s["Action"]).iter().any(|a| a == action))
+            .collect();
+        assert_eq!(granted.len(), 1, "{action}");
+        assert_eq!(granted[0]["Resource"], json!({ "Fn::Sub": resource }), "{action}");
+        assert_eq!(strings(&granted[0]["Action"]), [action]);
+    }
     // No listing of buckets, and KMS only through the service that needs it.
     for (at, s) in &role {
         if strings(&s["Action"]).iter().any(|a| a.starts_with("kms:")) {

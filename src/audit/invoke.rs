@@ -79,7 +79,16 @@ pub async fn invoke(
         analyzer: config.audit.access_analyzer.clone(),
     };
     let totals = Totals::default();
-    super::run(&plan, &config.clients, &options, sink, &totals).await;
+    let recall = crate::sink::recall(&config.outputs, Some(sdk), &config.clients, true);
+    super::run(
+        &plan,
+        &config.clients,
+        &options,
+        sink,
+        recall.as_deref(),
+        &totals,
+    )
+    .await;
     let report = totals.report();
     tracing::info!(
         accounts = report.accounts,

@@ -41,6 +41,7 @@ pub mod invoke;
 pub mod pace;
 pub mod plan;
 mod region;
+mod resolve;
 
 pub use inventory::{AwsInventory, Inventory, Page, ReadError, KINDS};
 pub use plan::{Plan, Role};
@@ -54,7 +55,7 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::aws::ClientSettings;
 use crate::rule::TrustedAccounts;
-use crate::sink::Sink;
+use crate::sink::{Recall, Sink};
 
 /// How the audit goes.
 #[derive(Debug, Clone)]
@@ -92,6 +93,8 @@ pub struct Report {
     /// Of `resources`, those IAM Access Analyzer reported, read with no call of their own.
     pub from_analyzer: u64,
     pub exposures: u64,
+    /// Exposures an earlier audit reported that this one no longer sees: resolved.
+    pub resolved: u64,
     pub delivered: u64,
     pub duplicates: u64,
     pub suppressed: u64,
@@ -120,6 +123,7 @@ pub struct Totals {
     pub resources: AtomicU64,
     pub from_analyzer: AtomicU64,
     pub exposures: AtomicU64,
+    pub resolved: AtomicU64,
     pub delivered: AtomicU64,
     pub duplicates: AtomicU64,
     pub suppressed: AtomicU64,
@@ -168,6 +172,7 @@ impl Totals {
             resources: get(&self.resources),
             from_analyzer: get(&self.from_analyzer),
             exposures: get(&self.exposures),
+            resolved: get(&self.resolved),
             delivered: get(&self.delivered),
             duplicates: get(&self.duplicates),
             suppressed: get(&self.suppressed),
@@ -179,12 +184,15 @@ impl Totals {
 }
 
 /// Audits every account of the plan, every region of each, side by side, and hands each
-/// exposure to `sink` as soon as its page is read.
+/// exposure to `sink` as soon as its page is read. With `recall` (an output that keeps the
+/// findings, Security Hub), each account-region read in full then resolves the exposures
+/// reported before that it no longer sees.
 pub async fn run(
     plan: &Plan,
     settings: &ClientSettings,
     options: &Options,
     sink: &dyn Sink,
+    recall: Option<&dyn Recall>,
     totals: &Totals,
 ) {
     // Enter every account (assume its role, read its regions) first, a few at a time; then
@@ -248,7 +256,12 @@ pub async fn run(
                         reported: c.of(account)?,
                     })
                 });
-                audit_region(&inventory, account, region, covered, options, sink, totals).await;
+                let report =
+                    audit_region(&inventory, account, region, covered, options, sink, totals).await;
+                if let (Some(recall), true) = (recall, report.complete) {
+                    let scope = resolve::Scope { account, region };
+                    resolve::unseen(recall, scope, &report.seen, options, sink, totals).await;
+                }
                 let mut left = left.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(n) = left.get_mut(account.as_str()) {
                     *n -= 1;

@@ -135,11 +135,7 @@ impl Plan {
 
 /// The partition of the configured region (`aws`, `aws-cn`, `aws-us-gov`), for role ARNs.
 fn partition(config: &SdkConfig) -> &'static str {
-    match config.region().map(|r| r.as_ref()) {
-        Some(r) if r.starts_with("cn-") => "aws-cn",
-        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
-        _ => "aws",
-    }
+    crate::aws::partition_of(config.region().map_or("", |r| r.as_ref()))
 }
 
 /// The caller's account (`sts:GetCallerIdentity`, which needs no permission).

@@ -10,6 +10,9 @@
 //! after the first waiting behind it (the walk only looks a bounded way ahead, to keep its
 //! order and its memory).
 
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tokio::sync::mpsc;
 
 use super::analyzer::{Reported, COVERED};
@@ -29,6 +32,10 @@ pub struct RegionReport {
     /// Of `resources`, those IAM Access Analyzer reported (no call per resource).
     pub from_analyzer: u64,
     pub exposures: u64,
+    /// The ids of the exposures found, whether or not an output took them.
+    pub seen: BTreeSet<String>,
+    /// Whether everything was read: only then does an exposure not seen mean one that ended.
+    pub complete: bool,
 }
 
 /// What IAM Access Analyzer reported for one account-region: the analyzer, and the resources
@@ -66,7 +73,9 @@ pub async fn audit_region<I: Inventory>(
     totals: &Totals,
 ) -> RegionReport {
     let mut report = RegionReport::default();
+    let incomplete = AtomicBool::new(false);
     let unreadable = |reason: String| {
+        incomplete.store(true, Ordering::Relaxed);
         totals.unreadable(Unreadable {
             account: account.to_owned(),
             region: Some(region.to_owned()),
@@ -147,7 +156,7 @@ pub async fn audit_region<I: Inventory>(
                     report.read(totals, 1);
                     findings.extend(evaluate(read.kind, &read.id, &read.targets, None));
                     if findings.len() >= BATCH {
-                        report.found(totals, findings.len());
+                        report.found(totals, &findings);
                         publish(sink, std::mem::take(&mut findings), totals).await;
                     }
                 }
@@ -156,9 +165,10 @@ pub async fn audit_region<I: Inventory>(
         }
     };
     tokio::join!(walking, receiving);
-    report.found(totals, findings.len());
+    report.found(totals, &findings);
     publish(sink, findings, totals).await;
     totals.add(&totals.regions, 1);
+    report.complete = !incomplete.load(Ordering::Relaxed);
     report
 }
 
@@ -204,13 +214,14 @@ impl RegionReport {
         totals.add(&totals.resources, n);
     }
 
-    fn found(&mut self, totals: &Totals, n: usize) {
-        self.exposures += n as u64;
-        totals.add(&totals.exposures, n as u64);
+    fn found(&mut self, totals: &Totals, found: &[Finding]) {
+        self.exposures += found.len() as u64;
+        totals.add(&totals.exposures, found.len() as u64);
+        self.seen.extend(found.iter().map(|f| f.finding_id.clone()));
     }
 }
 
-async fn publish(sink: &dyn Sink, findings: Vec<Finding>, totals: &Totals) {
+pub(super) async fn publish(sink: &dyn Sink, findings: Vec<Finding>, totals: &Totals) {
     if findings.is_empty() {
         return;
     }

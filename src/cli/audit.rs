@@ -41,7 +41,9 @@ pub struct AuditArgs {
     #[arg(long, value_name = "ARN|auto", value_parser = parse_analyzer)]
     pub access_analyzer: Option<Choice>,
     /// Also publish the exposures to the SNS topic in FINDINGS_TOPIC_ARN (de-duplicated by
-    /// DEDUP_TABLE, so that a daily audit alerts once per exposure).
+    /// DEDUP_TABLE, so that a daily audit alerts once per exposure) and, with SECURITY_HUB=true,
+    /// to Security Hub, where the exposures an earlier audit reported and this one no longer
+    /// sees are resolved.
     #[arg(long)]
     pub publish: bool,
     /// Do not print the summary line on stderr.
@@ -72,8 +74,8 @@ pub async fn audit(args: AuditArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if args.publish && config.outputs.topic_arn.is_none() {
-        eprintln!("error: --publish needs FINDINGS_TOPIC_ARN");
+    if args.publish && !config.outputs.delivers() {
+        eprintln!("error: --publish needs FINDINGS_TOPIC_ARN or SECURITY_HUB=true");
         return ExitCode::from(2);
     }
     config.clients.retry_attempts = Some(10);
@@ -138,7 +140,17 @@ pub async fn audit(args: AuditArgs) -> ExitCode {
         let totals = Arc::clone(&totals);
         Ticker::start("audit", move |elapsed| audit_line(&totals, elapsed))
     });
-    audit::run(&plan, &config.clients, &options, sink.as_ref(), &totals).await;
+    let recall = crate::sink::recall(&config.outputs, Some(&sdk), &config.clients, args.publish);
+    let recall = recall.as_deref();
+    audit::run(
+        &plan,
+        &config.clients,
+        &options,
+        sink.as_ref(),
+        recall,
+        &totals,
+    )
+    .await;
     if let Some(ticker) = ticker {
         ticker.stop().await;
     }
@@ -159,8 +171,12 @@ pub async fn audit(args: AuditArgs) -> ExitCode {
             0 => String::new(),
             n => format!(" ({n} from Access Analyzer)"),
         };
+        let resolved = match report.resolved {
+            0 => String::new(),
+            n => format!(", {n} resolved"),
+        };
         let published = if args.publish {
-            format!(", {} published", report.delivered)
+            format!("{resolved}, {} published", report.delivered)
         } else {
             String::new()
         };

@@ -168,8 +168,8 @@ pub async fn scan(args: ScanArgs) -> ExitCode {
         eprintln!("warning: TRUSTED_ACCOUNT_IDS entry {odd:?} is not a 12-digit account id");
     }
     let inputs = inputs(&args.paths);
-    if args.publish && config.outputs.topic_arn.is_none() {
-        eprintln!("error: --publish needs FINDINGS_TOPIC_ARN");
+    if args.publish && !config.outputs.delivers() {
+        eprintln!("error: --publish needs FINDINGS_TOPIC_ARN or SECURITY_HUB=true");
         return ExitCode::from(2);
     }
     let needs_s3 = inputs.iter().any(|i| matches!(i, Ok(Input::S3(_))));

@@ -212,9 +212,14 @@ impl Config {
             })?,
             None => KeyLayout::default(),
         };
+        let security_hub = match value("SECURITY_HUB") {
+            Some(v) => parse_bool("SECURITY_HUB", &v)?,
+            None => false,
+        };
         Ok(Config {
             outputs: Outputs {
                 topic_arn,
+                security_hub,
                 notification_format,
                 dedup_table: value("DEDUP_TABLE"),
                 organization,

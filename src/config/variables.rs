@@ -10,6 +10,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "SNS topic for findings (scan: with --publish); unset: stdout",
     ),
     (
+        "SECURITY_HUB",
+        "true: also import findings into AWS Security Hub (ASFF)",
+    ),
+    (
         "TRUSTED_SERVICES",
         "AWS services whose shares are expected (GuardDuty, Marketplace)",
     ),

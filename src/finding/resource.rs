@@ -79,6 +79,20 @@ impl ResourceType {
         }
     }
 
+    /// The type [`ResourceType::as_str`] names.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            ResourceType::EbsSnapshot,
+            ResourceType::Image,
+            ResourceType::DbSnapshot,
+            ResourceType::DbClusterSnapshot,
+            ResourceType::SnapshotBlockPublicAccess,
+            ResourceType::ImageBlockPublicAccess,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+
     const WITH_COLUMNS: [ResourceType; 4] = [
         ResourceType::EbsSnapshot,
         ResourceType::Image,
@@ -172,6 +186,21 @@ impl Target {
 
     pub fn is_public(&self) -> bool {
         matches!(self, Target::Public)
+    }
+
+    /// The target a `userId` column names (the inverse of [`Target::user_id`]).
+    pub fn of_user_id(id: &str) -> Self {
+        match id {
+            "all" => Target::Public,
+            "unknown" => Target::Unknown,
+            arn if arn.starts_with("arn:") && arn.contains(":ou/") => {
+                Target::OrganizationalUnit(arn.to_owned())
+            }
+            arn if arn.starts_with("arn:") && arn.contains(":organization/") => {
+                Target::Organization(arn.to_owned())
+            }
+            account => Target::Account(account.to_owned()),
+        }
     }
 }
 

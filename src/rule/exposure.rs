@@ -169,6 +169,48 @@ pub fn evaluate(
     findings
 }
 
+/// The resolution of an exposure that an earlier audit reported and this one (`time`) no
+/// longer sees: the same id, `status: resolved`.
+pub fn resolution(
+    resource: &Resource,
+    target: &Target,
+    account: &str,
+    region: &str,
+    time: &str,
+) -> Finding {
+    let (attribute, action, provider) = read_by(resource.kind);
+    let seen = Observation {
+        account,
+        region,
+        action,
+        provider,
+        time,
+    };
+    let noun = resource.kind.noun();
+    let id = resource.id.as_deref().unwrap_or("(unknown id)");
+    let whom = match target {
+        Target::Public => "public".to_owned(),
+        other => format!("shared with {}", other.user_id()),
+    };
+    let detection = Detection {
+        resource: resource.clone(),
+        owner: Some(account.to_owned()),
+        target: target.clone(),
+        change: Some(Change {
+            attribute: Some(attribute.to_owned()),
+            operation: "remove",
+        }),
+        message: format!("{noun} {id} of account {account} is no longer {whom} (audit, {region})"),
+        status: Status::Resolved,
+    };
+    let audit = AuditInfo {
+        reachable: false,
+        block_public_access: None,
+        analyzer: None,
+    };
+    Finding::observed(&IDENTITY, &seen, detection, None, audit)
+}
+
 fn subject(f: &Finding) -> String {
     texts::subject(f, "exposed: ")
 }

@@ -28,6 +28,7 @@ const EC2: &str = "ec2.amazonaws.com";
 const DISABLE_SNAPSHOT: &str = "DisableSnapshotBlockPublicAccess";
 const DISABLE_IMAGE: &str = "DisableImageBlockPublicAccess";
 const ENABLE_SNAPSHOT: &str = "EnableSnapshotBlockPublicAccess";
+const ENABLE_IMAGE: &str = "EnableImageBlockPublicAccess";
 
 pub const IDENTITY: Identity = Identity {
     id: "87ff6a08-504f-4fbd-8470-c43544b546f7",
@@ -57,6 +58,10 @@ pub static RULE: Rule = Rule {
             source: EC2,
             name: ENABLE_SNAPSHOT,
         },
+        Call {
+            source: EC2,
+            name: ENABLE_IMAGE,
+        },
     ],
     evaluate,
     texts: Texts {
@@ -79,16 +84,25 @@ fn evaluate(record: &Record<'_>, cx: &Context<'_>) -> Result<Vec<Detection>, Str
         Some(DISABLE_IMAGE) => (ResourceType::ImageBlockPublicAccess, "disable", "unblocked"),
         Some(ENABLE_SNAPSHOT) => {
             let params = json_field(record.raw, "requestParameters")?;
+            let kind = ResourceType::SnapshotBlockPublicAccess;
             match params.as_deref().and_then(state_of) {
-                Some("block-new-sharing") => (
-                    ResourceType::SnapshotBlockPublicAccess,
-                    "weaken",
-                    "block-new-sharing",
-                ),
+                Some("block-new-sharing") => (kind, "weaken", "block-new-sharing"),
+                // The strongest state: what a finding of this rule reported has ended.
+                Some("block-all-sharing") => (kind, "enable", "block-all-sharing"),
                 _ => return Ok(Vec::new()),
             }
         }
+        // `block-new-sharing` is the only state images have: switched on again.
+        Some(ENABLE_IMAGE) => (
+            ResourceType::ImageBlockPublicAccess,
+            "enable",
+            "block-new-sharing",
+        ),
         _ => return Ok(Vec::new()),
+    };
+    let status = match operation {
+        "enable" => Status::Resolved,
+        _ => Status::Open,
     };
     let owner = record.owner(cx.envelope_account);
     let message = format!(
@@ -100,10 +114,10 @@ fn evaluate(record: &Record<'_>, cx: &Context<'_>) -> Result<Vec<Detection>, Str
             .map(clip)
             .as_deref()
             .unwrap_or("an unknown region"),
-        if operation == "disable" {
-            "switched off"
-        } else {
-            "weakened"
+        match operation {
+            "disable" => "switched off",
+            "enable" => "switched back on",
+            _ => "weakened",
         },
         record
             .user_identity
@@ -121,7 +135,7 @@ fn evaluate(record: &Record<'_>, cx: &Context<'_>) -> Result<Vec<Detection>, Str
             operation,
         }),
         message,
-        status: Status::Open,
+        status,
     }])
 }
 
@@ -141,9 +155,12 @@ fn state_here(v: &Value) -> Option<&str> {
 fn subject(f: &Finding) -> String {
     let account = f.cloud.account.as_ref().map_or("?", |a| a.id.as_str());
     let region = f.cloud.region.as_deref().unwrap_or("?");
+    let (lead, what) = match f.is_resolution() {
+        true => ("resolved".to_owned(), "on again"),
+        false => (ascii_safe(&f.rule.severity, 8), "off"),
+    };
     format!(
-        "[{}] {} off in {}/{}",
-        ascii_safe(&f.rule.severity, 8),
+        "[{lead}] {} {what} in {}/{}",
         f.resource.kind.noun(),
         ascii_safe(account, 14),
         ascii_safe(region, 16)
@@ -157,7 +174,10 @@ fn target(f: &Finding) -> (&'static str, String) {
         }
         _ => "every snapshot already marked public, and new public shares",
     };
-    ("Exposes", what.to_owned())
+    match f.is_resolution() {
+        true => ("No longer exposes", what.to_owned()),
+        false => ("Exposes", what.to_owned()),
+    }
 }
 
 fn next_steps(f: &Finding) -> Vec<String> {
@@ -179,6 +199,15 @@ fn next_steps(f: &Finding) -> Vec<String> {
             ),
         ),
     };
+    if f.is_resolution() {
+        return vec![
+            "Nothing to switch back on: this resolves the finding that reported it off.".to_owned(),
+            format!(
+                "What was public while it was off may have been copied: list it ({list}) and \
+                 look for copies by other accounts in that time."
+            ),
+        ];
+    }
     vec![
         format!("Switch it back on unless this was planned: {restore}."),
         format!("List what is public now, and make it private: {list}."),

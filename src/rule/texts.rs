@@ -61,11 +61,20 @@ pub fn target(f: &Finding) -> (&'static str, String) {
              tell)"
         ),
     };
-    match whom(f) {
-        Whom::Everyone => ("Shared with", "everyone (public)".to_owned()),
-        Whom::Organization(arn) => ("Shared with organization", maybe_ours(arn)),
-        Whom::OrganizationalUnit(arn) => ("Shared with organizational unit", maybe_ours(arn)),
-        Whom::Account(id) => ("Shared with account", id.to_owned()),
+    let resolved = f.is_resolution();
+    match (whom(f), resolved) {
+        (Whom::Everyone, false) => ("Shared with", "everyone (public)".to_owned()),
+        (Whom::Everyone, true) => ("No longer shared with", "everyone (public)".to_owned()),
+        (Whom::Organization(arn), false) => ("Shared with organization", maybe_ours(arn)),
+        (Whom::Organization(arn), true) => ("No longer shared with organization", arn.to_owned()),
+        (Whom::OrganizationalUnit(arn), false) => {
+            ("Shared with organizational unit", maybe_ours(arn))
+        }
+        (Whom::OrganizationalUnit(arn), true) => {
+            ("No longer shared with organizational unit", arn.to_owned())
+        }
+        (Whom::Account(id), false) => ("Shared with account", id.to_owned()),
+        (Whom::Account(id), true) => ("No longer shared with account", id.to_owned()),
     }
 }
 

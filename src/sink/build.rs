@@ -2,7 +2,7 @@
 //! cover them all in front. Adding an output is a module of its own and one block here.
 //!
 //! ```text
-//! Select ─► Org ─► [Echo: stdout] ─► Dedup ─► Fanout [ SNS, ... ]
+//! Select ─► Org ─► [Echo: stdout] ─► Dedup ─► Fanout [ SNS, Security Hub ]
 //! ```
 //! - [`Select`] leaves out the findings of rules switched off (`DISABLED_RULES`);
 //! - [`Org`] says of each target whether it belongs to the organization, and with
@@ -16,7 +16,8 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 
 use super::sns::NotificationFormat;
-use super::{Dedup, DynamoLedger, Echo, Fanout, Lines, Org, Select, Sink, SnsSink, Stdout};
+use super::{Dedup, DynamoLedger, Echo, Fanout, Lines, Org, SecurityHubSink, Select, Sink};
+use super::{SnsSink, Stdout};
 use crate::aws::ClientSettings;
 use crate::org::Organization;
 
@@ -25,6 +26,8 @@ use crate::org::Organization;
 pub struct Outputs {
     /// `FINDINGS_TOPIC_ARN`.
     pub topic_arn: Option<String>,
+    /// `SECURITY_HUB`: also import every finding into Security Hub.
+    pub security_hub: bool,
     /// `NOTIFICATION_FORMAT`.
     pub notification_format: NotificationFormat,
     /// `DEDUP_TABLE`.
@@ -49,10 +52,14 @@ pub enum OrganizationAccounts {
 }
 
 impl Outputs {
+    /// Whether any output is configured to deliver to (a topic, Security Hub).
+    pub fn delivers(&self) -> bool {
+        self.topic_arn.is_some() || self.security_hub
+    }
+
     /// Whether building these needs AWS clients (`publish`: findings go to the outputs).
     pub fn need_aws(&self, publish: bool) -> bool {
-        (publish && self.topic_arn.is_some())
-            || self.organization == Some(OrganizationAccounts::Auto)
+        (publish && self.delivers()) || self.organization == Some(OrganizationAccounts::Auto)
     }
 }
 
@@ -74,6 +81,9 @@ pub fn build(
         let client = crate::aws::sns_from(sdk, settings);
         let sns = SnsSink::new(client, arn.clone()).with_format(outputs.notification_format);
         list.push(Box::new(sns));
+    }
+    if let (true, Some(sdk), true) = (publish, sdk, outputs.security_hub) {
+        list.push(Box::new(security_hub(sdk, settings)));
     }
     let delivery: Option<Box<dyn Sink>> = match list.len() {
         0 => None,
@@ -104,4 +114,25 @@ pub fn build(
     let org = Org::new(sink, organization, outputs.suppress_organization_shares)
         .with_id(outputs.organization_id.clone());
     Box::new(Select::new(org, outputs.disabled_rules.clone()))
+}
+
+/// The output the audit asks which of its findings are still open, so that it resolves those it
+/// no longer sees: Security Hub, when findings go there (`publish` and `SECURITY_HUB`). `None`:
+/// the audit resolves nothing (SNS keeps no state to ask).
+pub fn recall(
+    outputs: &Outputs,
+    sdk: Option<&SdkConfig>,
+    settings: &ClientSettings,
+    publish: bool,
+) -> Option<Box<dyn super::Recall>> {
+    let sdk = sdk.filter(|_| publish && outputs.security_hub)?;
+    Some(Box::new(security_hub(sdk, settings)))
+}
+
+fn security_hub(sdk: &SdkConfig, settings: &ClientSettings) -> SecurityHubSink {
+    SecurityHubSink::new(
+        crate::aws::securityhub_from(sdk, settings),
+        aws_sdk_sts::Client::new(sdk),
+        sdk.region().map(|r| r.to_string()),
+    )
 }

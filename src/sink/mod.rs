@@ -1,4 +1,4 @@
-//! Where findings go, composed from a list: the outputs ([`sns`], stdout, next Security Hub)
+//! Where findings go, composed from a list: the outputs ([`sns`], [`securityhub`], stdout)
 //! behind the layers that cover all of them ([`Dedup`]: one alert per finding whatever the
 //! path; [`Org`]: the organization's view of each target). [`build`] wires them from the
 //! configuration; a new output is a new module here and one line there.
@@ -25,15 +25,19 @@ mod fanout;
 pub mod ledger;
 pub mod message;
 pub mod org;
+pub mod recall;
+pub mod securityhub;
 mod select;
 pub mod sns;
 mod stdout;
 pub mod terminal;
-pub use build::{build, OrganizationAccounts, Outputs};
+pub use build::{build, recall, OrganizationAccounts, Outputs};
 pub use dedup::Dedup;
 pub use fanout::{Echo, Fanout};
 pub use ledger::{DynamoLedger, Ledger, MemoryLedger};
 pub use org::Org;
+pub use recall::{Opened, Recall};
+pub use securityhub::SecurityHubSink;
 pub use select::Select;
 pub use sns::{SnsSink, BATCH_ENTRIES};
 pub use stdout::{Lines, Stdout};

@@ -78,7 +78,12 @@ pub fn render(f: &Finding, color: bool) -> String {
     styled(&mut out, &severity, 6, severity_style(&severity), color);
     out.push(' ');
     // Aligned for the short kinds (share, use); a longer one keeps one space.
-    styled(&mut out, kind(f), 6, BOLD, color);
+    let kind = if f.is_resolution() {
+        "resolved"
+    } else {
+        kind(f)
+    };
+    styled(&mut out, kind, 6, BOLD, color);
     out.push(' ');
     out.push_str(f.resource.kind.noun());
     if let Some(id) = &f.resource.id {

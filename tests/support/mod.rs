@@ -1,6 +1,7 @@
 //! What the integration tests share, one module per job. Each test file takes it with
 //! `mod support;`; the fuzz crate includes [`oracle`] by path, so that there is one copy.
 //!
+//! - [`audit`]: the audit tests' accounts, snapshots and block public access answers;
 //! - [`moto`]: the moto server, SDK clients pointed at it, a findings topic with a queue, what
 //!   arrived, the handler run on a payload;
 //! - [`lambda`]: the function in the Lambda runtime emulator (`cargo lambda watch`);
@@ -14,6 +15,7 @@
 //! - [`cfn`] and [`stack`]: the CloudFormation templates read as data, and a stack of them
 //!   evaluated for given parameters; [`patterns`]: the events their EventBridge rules and
 //!   log subscription filters let through, as lists of names;
+//! - [`securityhub`]: Security Hub on moto, and the call moto lacks;
 //! - [`terminal`]: the binary on a pseudo-terminal;
 //! - [`prng`]: a small seeded generator, so that a failure is reproducible from its seed;
 //! - [`cases`], [`files`] and [`edits`]: proptest generators of CloudTrail records, of log
@@ -22,6 +24,7 @@
 //! A test binary uses only some of it.
 #![allow(dead_code)]
 
+pub mod audit;
 pub mod cases;
 pub mod cfn;
 pub mod edits;
@@ -37,5 +40,6 @@ pub mod patterns;
 pub mod prng;
 pub mod proxy;
 pub mod records;
+pub mod securityhub;
 pub mod stack;
 pub mod terminal;

@@ -83,6 +83,9 @@ struct State {
     injected: usize,
     /// `PublishBatch`/`Publish` entries forwarded to moto and accepted by it: what was sent.
     delivered: usize,
+    /// The requests given a canned answer, as text: what the client asked of an API that moto
+    /// lacks.
+    heard: Vec<String>,
 }
 
 impl State {
@@ -168,6 +171,17 @@ impl Proxy {
             answer: Message::response(status, content_type, body.to_owned()),
             delay,
         });
+    }
+
+    /// The requests answered from the canned answers that contain `needle`, as text (start
+    /// line, headers, body).
+    pub fn heard(&self, needle: &str) -> Vec<String> {
+        let s = self.state.lock().unwrap();
+        s.heard
+            .iter()
+            .filter(|t| t.contains(needle))
+            .cloned()
+            .collect()
     }
 
     /// The fault is gone.
@@ -382,11 +396,16 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> i
     };
     let canned = {
         let text = String::from_utf8_lossy(&request.to_bytes()).into_owned();
-        let s = state.lock().unwrap();
-        s.canned
+        let mut s = state.lock().unwrap();
+        let canned = s
+            .canned
             .iter()
             .find(|c| c.matches.iter().all(|m| text.contains(m.as_str())))
-            .map(|c| (c.answer.clone(), c.delay))
+            .map(|c| (c.answer.clone(), c.delay));
+        if canned.is_some() {
+            s.heard.push(text);
+        }
+        canned
     };
     if let Some((answer, delay)) = canned {
         tokio::time::sleep(delay).await;
