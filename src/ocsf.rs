@@ -16,7 +16,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::finding::{epoch_ms_of as epoch_ms, Finding};
+use crate::finding::{epoch_ms_of as epoch_ms, Finding, Target};
 use crate::rule;
 
 /// The OCSF version the output follows, and the tests validate it against: the newest that
@@ -205,15 +205,14 @@ fn resources(f: &Finding) -> Option<Vec<Value>> {
                 .done(),
         );
     }
-    let target = f.user_id.as_str();
-    let target_type = match target {
-        "all" | "unknown" => None,
-        t if t.starts_with("arn:") && t.contains(":ou/") => Some("organizational-unit"),
-        t if t.starts_with("arn:") && t.contains(":organization/") => Some("organization"),
-        _ => Some("account"),
+    let target_type = match Target::of_user_id(&f.user_id) {
+        Target::Account(_) => Some("account"),
+        Target::Organization(_) => Some("organization"),
+        Target::OrganizationalUnit(_) => Some("organizational-unit"),
+        Target::Public | Target::Unknown => None,
     };
     if let Some(kind) = target_type {
-        out.push(json!({ "uid": target, "type": kind, "labels": ["target"] }));
+        out.push(json!({ "uid": f.user_id, "type": kind, "labels": ["target"] }));
     }
     (!out.is_empty()).then_some(out)
 }

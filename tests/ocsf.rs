@@ -355,3 +355,45 @@ fn the_validator_fails_a_broken_finding() {
     let extra = edited(good, "/unmapped/anything", json!({ "at": ["all"] }));
     assert!(schema.validate(CLASS, &extra).is_empty());
 }
+
+/// `audit --format ocsf` against moto: a snapshot of an account of the test's own, shared with
+/// another account and made public. Each exposure a valid Detection Finding, rated as the audit
+/// rates it, with the read of its permission as its evidence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_audit_prints_each_exposure_as_a_valid_detection_finding() {
+    use support::audit::{account, enter, proxy, snapshot, FOREIGN, ROLE};
+    use support::moto::AtMoto;
+    let (acct, region) = (account(41), "us-east-1");
+    let ec2 = aws_sdk_ec2::Client::new(&enter(&acct, region).await);
+    let id = snapshot(&ec2, region, &[FOREIGN], true).await;
+    let proxy = proxy(&[(region, "unblocked")]).await;
+    let args = ["--account", &acct, "--role-name", ROLE, "--region", region];
+    let out = Command::new(env!("CARGO_BIN_EXE_snapshot-share-detector"))
+        .args(["audit", "--quiet", "--format", "ocsf"])
+        .args(args)
+        .at_moto(&proxy.endpoint)
+        .env_remove("FINDINGS_TOPIC_ARN")
+        .env_remove("TRUSTED_ACCOUNT_IDS")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let schema = Schema::load("1.1.0");
+    let lines = support::output::findings(&out);
+    let mut rated = Vec::new();
+    for o in &lines {
+        let errors = schema.validate(CLASS, o);
+        assert!(errors.is_empty(), "{o:#}\n{}", errors.join("\n"));
+        assert_eq!(o["resources"][0]["uid"], id.as_str());
+        assert_eq!(o["cloud"]["account"]["uid"], acct.as_str());
+        assert_eq!(o["finding_info"]["types"], json!(["exposure"]));
+        let read = &o["evidences"][0]["api"]["operation"];
+        assert_eq!(*read, "DescribeSnapshotAttribute");
+        assert!(o.get("actor").is_none() && o.get("api").is_none());
+        let to = o["unmapped"]["userId"].as_str().unwrap().to_owned();
+        rated.push((to, o["severity"].as_str().unwrap().to_owned()));
+    }
+    rated.sort();
+    let want = [(FOREIGN, "Medium"), ("all", "High")].map(|(t, s)| (t.to_owned(), s.to_owned()));
+    assert_eq!(rated, want, "{stderr}");
+}
