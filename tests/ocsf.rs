@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use snapshot_share_detector::finding::{
     AuditInfo, Change, Detection, Finding, Observation, Resource, ResourceType, Status, Target,
 };
+use snapshot_share_detector::rule::exposure;
 use support::ocsf::Schema;
 
 const CLASS: &str = "detection_finding";
@@ -246,8 +247,7 @@ fn observed(target: Target, rating: Option<(&str, u32)>) -> Finding {
         block_public_access: Some("unblocked".into()),
         analyzer: None,
     };
-    let rule = &snapshot_share_detector::rule::exposure::IDENTITY;
-    Finding::observed(rule, &seen, detection, rating, audit)
+    Finding::observed(&exposure::IDENTITY, &seen, detection, rating, audit)
 }
 
 #[test]
@@ -274,15 +274,21 @@ fn an_audit_finding_shows_the_state_it_read() {
     );
     assert_eq!(o["finding_info"]["uid"], json!(finding.share_id));
     assert_eq!(o["finding_info"]["types"], json!(["exposure"]));
-    // The audit no longer seeing it: a Close of the same uid.
-    let mut gone = observed(Target::Account("222222222222".into()), None);
-    gone.status = Status::Resolved;
+    // A later audit no longer seeing a share: a Close of the uid its audit opened.
+    let to = Target::Account("222222222222".into());
+    let open = observed(to.clone(), None);
+    let snap = Resource::new(ResourceType::EbsSnapshot, Some("snap-1".into()));
+    let time = "2026-12-04T10:00:00Z";
+    let gone = exposure::resolution(&snap, &to, "111111111111", "eu-west-1", time);
     let c = snapshot_share_detector::ocsf::detection_finding(&gone, 0);
     assert!(schema.validate(CLASS, &c).is_empty());
     assert_eq!(
         (c["type_uid"].clone(), c["status"].clone()),
         (json!(200403), json!("Resolved"))
     );
+    assert_eq!(c["finding_info"]["uid"], json!(open.share_id));
+    assert_eq!(c["finding_info"]["modified_time_dt"], time);
+    assert_eq!(c["evidences"][0]["data"]["reachable"], false);
     assert_eq!(
         c["resources"][1],
         json!({ "uid": "222222222222", "type": "account", "labels": ["target"] })
