@@ -23,7 +23,7 @@ pub use observed::{exposure_id, AuditInfo, Observation};
 pub use remediation::{Outcome, Remediation};
 pub use resource::{Change, Detection, Resource, ResourceType, Target};
 pub(crate) use time::days_in_month;
-pub use time::{normalize_time, rfc3339_of_epoch};
+pub use time::{epoch_ms_of, normalize_time, rfc3339_of_epoch};
 
 /// Longest string copied from a record into a finding, in bytes. CloudTrail content is partly
 /// chosen by the caller (`userAgent`); the bound keeps a finding, and a batch of ten, well

@@ -36,6 +36,7 @@ pub mod config;
 pub mod finding;
 pub mod lambda;
 pub mod metrics;
+pub mod ocsf;
 pub mod org;
 pub mod permission;
 pub mod pipeline;

@@ -1,4 +1,4 @@
-//! How `scan` prints findings: `--format` and `--color`, and what they are when not given.
+//! How `scan` and `audit` print findings: `--format` and `--color`, and what they are when not given.
 
 use std::ffi::OsString;
 
@@ -14,6 +14,8 @@ pub enum Format {
     Text,
     /// For programs: one JSON object a line (JSON Lines), the finding as SNS receives it
     Json,
+    /// For Security Lake and SIEMs: one OCSF 1.1.0 Detection Finding (class 2004) a line
+    Ocsf,
 }
 
 /// `--color`: when text is coloured.
@@ -29,8 +31,8 @@ pub enum Color {
 }
 
 /// What `--format` and `--color` come to: text when asked for, or by default on a terminal
-/// (`terminal`: stdout is one), else JSON Lines as before there was a choice. `env` reads the
-/// environment (`NO_COLOR`, `TERM`).
+/// (`terminal`: stdout is one), else JSON Lines as before there was a choice; OCSF only when
+/// asked for. `env` reads the environment (`NO_COLOR`, `TERM`).
 pub(super) fn lines(
     format: Option<Format>,
     color: Color,
@@ -40,6 +42,7 @@ pub(super) fn lines(
     let text = match format {
         Some(Format::Text) => true,
         Some(Format::Json) => false,
+        Some(Format::Ocsf) => return Lines::Ocsf,
         None => terminal,
     };
     if !text {
@@ -81,6 +84,11 @@ mod tests {
         assert_eq!(
             lines(Some(Format::Text), Color::Auto, false, &none),
             Lines::Text { color: false }
+        );
+        // OCSF when asked for, on a terminal too; never by default.
+        assert_eq!(
+            lines(Some(Format::Ocsf), Color::Always, true, &none),
+            Lines::Ocsf
         );
         assert_eq!(
             lines(Some(Format::Text), Color::Always, false, &none),

@@ -103,6 +103,28 @@ pub fn rfc3339_of_epoch(seconds: u64) -> String {
     )
 }
 
+/// Milliseconds since the Unix epoch of a time as [`normalize_time`] writes it
+/// (`2022-09-29T22:28:40.123Z`; digits past the millisecond dropped): OCSF's `time`. `None`
+/// for any other text, or a time before 1970.
+pub fn epoch_ms_of(text: &str) -> Option<u64> {
+    let normalized = normalize_time(text)?;
+    let b = normalized.as_bytes();
+    let num = |from: usize, len: usize| -> i64 {
+        b[from..from + len]
+            .iter()
+            .fold(0, |n, &d| n * 10 + i64::from(d - b'0'))
+    };
+    // normalize_time wrote `YYYY-MM-DDTHH:MM:SS`, then `.digits` or not, then `Z`.
+    let seconds = days_from_civil(num(0, 4), num(5, 2), num(8, 2)) * 86_400
+        + num(11, 2) * 3600
+        + num(14, 2) * 60
+        + num(17, 2);
+    let fraction = &normalized[19..normalized.len() - 1];
+    let digits = fraction.trim_start_matches('.');
+    let millis = format!("{digits:0<3}")[..3].parse::<i64>().ok()?;
+    u64::try_from(seconds * 1000 + millis).ok()
+}
+
 fn two(a: u8, b: u8) -> Option<i64> {
     (a.is_ascii_digit() && b.is_ascii_digit())
         .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
@@ -160,5 +182,22 @@ mod tests {
         for (year, february) in [(2024, 29), (2100, 28), (1900, 28), (2000, 29), (0, 29)] {
             assert_eq!(days_in_month(year, 2), Some(february), "{year}");
         }
+    }
+
+    #[test]
+    fn epoch_milliseconds_of_a_timestamp() {
+        // `date -d 2022-07-20T21:06:11Z +%s` is 1658351171.
+        assert_eq!(epoch_ms_of("2022-07-20T21:06:11Z"), Some(1_658_351_171_000));
+        assert_eq!(
+            epoch_ms_of("2022-07-20T21:06:11.5Z"),
+            Some(1_658_351_171_500)
+        );
+        assert_eq!(
+            epoch_ms_of("2022-07-20T21:06:11.123456Z"),
+            Some(1_658_351_171_123)
+        );
+        assert_eq!(epoch_ms_of("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(epoch_ms_of("1969-12-31T23:59:59Z"), None);
+        assert_eq!(epoch_ms_of("yesterday"), None);
     }
 }

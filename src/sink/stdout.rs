@@ -1,5 +1,6 @@
 //! Findings on stdout: JSON Lines, the output of `scan` for programs and of the function when
-//! no topic is configured (its log); or text for people, `scan` on a terminal.
+//! no topic is configured (its log); OCSF Detection Findings, a line each, for Security Lake
+//! and SIEMs; or text for people, `scan` on a terminal.
 
 use std::io::{self, Write};
 
@@ -12,6 +13,8 @@ pub enum Lines {
     /// One line of JSON each (JSON Lines).
     #[default]
     Json,
+    /// One OCSF Detection Finding a line ([`crate::ocsf`]).
+    Ocsf,
     /// A short block for people ([`terminal::render`]), in colour or not.
     Text { color: bool },
 }
@@ -28,6 +31,7 @@ impl Sink for Stdout {
             .iter()
             .try_for_each(|f| match self.0 {
                 Lines::Json => writeln!(out, "{}", f.to_json()),
+                Lines::Ocsf => writeln!(out, "{}", crate::ocsf::to_json(f, crate::epoch_ms())),
                 Lines::Text { color } => out.write_all(terminal::render(f, color).as_bytes()),
             })
             .and_then(|()| out.flush());

@@ -9,6 +9,8 @@
 //! - [`seed`]: EBS snapshots, AMIs and RDS snapshots in moto, each in an account of its own,
 //!   shared as a test says;
 //! - [`output`]: what the binary prints, the findings and their targets;
+//! - [`ocsf`]: an OCSF schema (the source files under tests/fixtures/ocsf/) and a validator of
+//!   events against it;
 //! - [`gzip`]: gzip members, and gzip log files;
 //! - [`oracle`]: the findings of a full parse, what the fast reader must match;
 //! - [`cfn`] and [`stack`]: the CloudFormation templates read as data, and a stack of them
@@ -31,6 +33,7 @@ pub mod gzip;
 pub mod http;
 pub mod lambda;
 pub mod moto;
+pub mod ocsf;
 pub mod oracle;
 pub mod output;
 pub mod patterns;
