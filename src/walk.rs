@@ -117,9 +117,12 @@ pub async fn walk<N, L, E, F, Fut>(
                     held.answer(id, answer);
                 }
                 permit = out.reserve() => match permit {
+                    // `settle` said the head is a leaf, so there is one to send.
                     Ok(permit) => {
-                        held.leaves -= 1;
-                        permit.send(pop(&mut frontier).expect("settled"));
+                        if let Some(next) = pop(&mut frontier) {
+                            held.leaves -= 1;
+                            permit.send(next);
+                        }
                     }
                     Err(_) => return,
                 },

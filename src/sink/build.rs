@@ -148,9 +148,5 @@ pub fn recall(
 }
 
 fn security_hub(sdk: &SdkConfig, settings: &ClientSettings) -> SecurityHubSink {
-    SecurityHubSink::new(
-        crate::aws::securityhub_from(sdk, settings),
-        aws_sdk_sts::Client::new(sdk),
-        sdk.region().map(|r| r.to_string()),
-    )
+    SecurityHubSink::new(crate::aws::securityhub_from(sdk, settings), sdk.clone())
 }

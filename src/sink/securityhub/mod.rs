@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_config::SdkConfig;
 use aws_sdk_securityhub::types::{
     AwsSecurityFinding, AwsSecurityFindingIdentifier, NoteUpdate, WorkflowStatus, WorkflowUpdate,
 };
@@ -38,23 +39,18 @@ const MAX_FINDING_BYTES: usize = 240 * 1024;
 
 pub struct SecurityHubSink {
     client: aws_sdk_securityhub::Client,
-    sts: aws_sdk_sts::Client,
-    region: Option<String>,
+    /// Whose credentials and region say where findings are imported.
+    sdk: SdkConfig,
     hub: OnceCell<Hub>,
 }
 
 impl SecurityHubSink {
-    /// Imports with `client` into the account of `sts`'s credentials (asked once, on the first
-    /// publish) in `region`.
-    pub fn new(
-        client: aws_sdk_securityhub::Client,
-        sts: aws_sdk_sts::Client,
-        region: Option<String>,
-    ) -> Self {
+    /// Imports with `client` into the account of `sdk`'s credentials (asked once, on the first
+    /// publish), in its region.
+    pub fn new(client: aws_sdk_securityhub::Client, sdk: SdkConfig) -> Self {
         SecurityHubSink {
             client,
-            sts,
-            region,
+            sdk,
             hub: OnceCell::new(),
         }
     }
@@ -64,20 +60,12 @@ impl SecurityHubSink {
         self.hub
             .get_or_try_init(|| async {
                 let region = self
-                    .region
-                    .clone()
+                    .sdk
+                    .region()
+                    .map(|r| r.to_string())
                     .ok_or("no region is configured (AWS_REGION)")?;
-                let me = self
-                    .sts
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .map_err(|e| format!("GetCallerIdentity: {}", describe(&e)))?;
-                let account = me.account().ok_or("GetCallerIdentity named no account")?;
-                Ok(Hub {
-                    account: account.to_owned(),
-                    region,
-                })
+                let account = crate::aws::caller_account(&self.sdk).await?;
+                Ok::<_, String>(Hub { account, region })
             })
             .await
     }
